@@ -1,0 +1,309 @@
+//! VoiRS Speech Track: speech placed on the DAW timeline. Each note plays the track's clip from
+//! its start; the clip is rendered from text by the speech engine, or, until that lands, chosen
+//! as a WAV file. Glue only: the player and loader are `voirs_shared::clip`.
+
+use atomic_float::AtomicF32;
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::midi::Key;
+use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor, widgets};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use voirs_kit::Status;
+use voirs_kit::files::FileChooser;
+use voirs_kit::state::{Migration, migrate};
+use voirs_shared::clip::{self, Clip, ClipPlayer};
+use voirs_shared::rt::fade::Bypass;
+use voirs_shared::rt::meter::block_peak;
+use voirs_shared::rt::swap;
+
+pub const STATE_SCHEMA: u32 = 1;
+const MIGRATIONS: &[Migration] = &[];
+
+#[derive(Params)]
+pub struct SpeechTrackParams {
+    #[id = "bypass"]
+    pub bypass: BoolParam,
+    #[id = "out_gain"]
+    pub out_gain: FloatParam,
+    /// Path of the clip the track plays (empty: none).
+    #[persist = "clip"]
+    pub clip: RwLock<String>,
+    #[persist = "schema"]
+    schema: Mutex<u32>,
+}
+
+impl Default for SpeechTrackParams {
+    fn default() -> Self {
+        Self {
+            bypass: voirs_kit::bypass_param(),
+            out_gain: voirs_kit::out_gain_param(),
+            clip: RwLock::new(String::new()),
+            schema: Mutex::new(STATE_SCHEMA),
+        }
+    }
+}
+
+/// Loads clips off the audio thread and publishes them to it; shared by `activate`, the
+/// background task and the editor.
+struct Loader {
+    publisher: Mutex<swap::Publisher<Clip>>,
+    sample_rate: AtomicF32,
+    /// One line for the editor: what is loaded, or why loading failed.
+    message: Mutex<String>,
+}
+
+impl Loader {
+    fn load(&self, path: &str) {
+        if path.is_empty() {
+            return;
+        }
+        let sr = self.sample_rate.load(Ordering::Relaxed);
+        let msg = match clip::load(std::path::Path::new(path), sr) {
+            Ok(c) => {
+                let msg = format!("{} · {:.2} s", c.source.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()), c.left.len() as f32 / sr);
+                match self.publisher.lock().map(|mut p| p.publish(Box::new(c))) {
+                    Ok(Ok(())) => msg,
+                    _ => "the audio thread is not taking clips right now; try again".to_owned(),
+                }
+            }
+            Err(e) => {
+                nice_warn!("{e}");
+                e.to_string()
+            }
+        };
+        if let Ok(mut m) = self.message.lock() {
+            *m = msg;
+        }
+    }
+}
+
+pub enum Task {
+    LoadClip,
+}
+
+struct Engine {
+    player: ClipPlayer,
+    bypass: Bypass,
+    left: Vec<f32>,
+    right: Vec<f32>,
+    gain: Vec<f32>,
+}
+
+pub struct SpeechTrack {
+    params: Arc<SpeechTrackParams>,
+    status: Arc<Status>,
+    editor_state: Arc<EguiEditorState>,
+    loader: Arc<Loader>,
+    clip: swap::Subscriber<Clip>,
+    engine: Option<Engine>,
+    sample_rate: f32,
+}
+
+impl Default for SpeechTrack {
+    fn default() -> Self {
+        let (publisher, subscriber) = swap::channel(None);
+        Self {
+            params: Arc::new(SpeechTrackParams::default()),
+            status: Arc::new(Status::default()),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(560.0, 340.0), 1.0),
+            loader: Arc::new(Loader { publisher: Mutex::new(publisher), sample_rate: AtomicF32::new(48_000.0), message: Mutex::new(String::new()) }),
+            clip: subscriber,
+            engine: None,
+            sample_rate: 48_000.0,
+        }
+    }
+}
+
+pub struct Editor {
+    params: Arc<SpeechTrackParams>,
+    status: Arc<Status>,
+    loader: Arc<Loader>,
+    executor: AsyncExecutor<SpeechTrack>,
+    chooser: FileChooser,
+    gui: Option<GuiContext>,
+}
+
+impl NiceEguiApp for Editor {
+    fn build(&mut self, ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        voirs_kit::ui::apply_theme(&ctx);
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.as_ref() else { return };
+        let setter = gui.param_setter();
+        voirs_kit::ui::header(ui, "Speech Track", "speech on the timeline", &self.status, &self.params.bypass, &setter);
+        ui.horizontal(|ui| {
+            ui.label("Output Gain");
+            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Choose clip…").clicked() {
+                self.chooser.open();
+            }
+            let msg = self.loader.message.lock().map(|m| m.clone()).unwrap_or_default();
+            if msg.is_empty() { ui.weak("no clip: each note plays the clip from its start") } else { ui.label(msg) };
+        });
+        if let Some(path) = self.chooser.show(ui) {
+            if let Ok(mut p) = self.params.clip.write() {
+                *p = path.display().to_string();
+            }
+            self.executor.execute_background(Task::LoadClip);
+        }
+        voirs_kit::ui::meters(ui, &self.status, false);
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+    }
+}
+
+impl Plugin for SpeechTrack {
+    const NAME: &'static str = "VoiRS Speech Track";
+    const VENDOR: &'static str = voirs_kit::VENDOR;
+    const URL: &'static str = voirs_kit::URL;
+    const EMAIL: &'static str = voirs_kit::EMAIL;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        ..AudioIOLayout::const_default()
+    }];
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = EguiEditor<Editor>;
+    type SysExMessage = ();
+    type BackgroundTask = Task;
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let loader = self.loader.clone();
+        let params = self.params.clone();
+        Box::new(move |task| match task {
+            Task::LoadClip => {
+                let path = params.clip.read().map(|p| p.clone()).unwrap_or_default();
+                loader.load(&path);
+            }
+        })
+    }
+
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let start_dir = self.params.clip.read().ok().and_then(|p| PathBuf::from(p.as_str()).parent().map(|d| d.to_owned()));
+        let mut chooser = FileChooser::new("Choose a speech clip (WAV)", &["wav"]);
+        if let Some(d) = start_dir.filter(|d| d.is_dir()) {
+            chooser.set_dir(d);
+        }
+        create_egui_editor(
+            self.editor_state.clone(),
+            RepaintNotifier::default(),
+            EguiNiceSettings::default(),
+            Editor { params: self.params.clone(), status: self.status.clone(), loader: self.loader.clone(), executor: async_executor, chooser, gui: None },
+        )
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        migrate(state, STATE_SCHEMA, MIGRATIONS);
+    }
+
+    fn activate(&mut self, _layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
+        let max_block = config.max_buffer_size as usize;
+        self.sample_rate = config.sample_rate;
+        self.loader.sample_rate.store(config.sample_rate, Ordering::Relaxed);
+        // Load (and resample) the clip here, before audio starts, so an offline render or a
+        // restored session plays it from the first note.
+        let path = self.params.clip.read().map(|p| p.clone()).unwrap_or_default();
+        self.loader.load(&path);
+        self.clip.poll();
+        self.engine = Some(Engine {
+            player: ClipPlayer::new(config.sample_rate),
+            bypass: Bypass::new(config.sample_rate, self.params.bypass.value()),
+            left: vec![0.0; max_block],
+            right: vec![0.0; max_block],
+            gain: vec![1.0; max_block],
+        });
+        context.set_latency_samples(0);
+        self.status.latency_samples.store(0, Ordering::Relaxed);
+        self.status.sample_rate.store(config.sample_rate, Ordering::Relaxed);
+        true
+    }
+
+    fn reset(&mut self) {
+        if let Some(e) = self.engine.as_mut() {
+            e.player.reset();
+            e.bypass.reset(self.params.bypass.value());
+        }
+    }
+
+    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+        let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
+        self.clip.poll();
+        let clip = self.clip.current().filter(|c| c.sample_rate == self.sample_rate);
+        let n = buffer.samples();
+        e.left[..n].fill(0.0);
+        e.right[..n].fill(0.0);
+        let mut pos = 0;
+        let mut next = context.next_event();
+        while pos < n {
+            while let Some(ev) = next {
+                if ev.timing() as usize > pos {
+                    break;
+                }
+                handle_event(&mut e.player, ev);
+                next = context.next_event();
+            }
+            let end = next.map_or(n, |ev| (ev.timing() as usize).min(n));
+            e.player.render_add(clip, &mut e.left[pos..end], &mut e.right[pos..end]);
+            pos = end;
+        }
+        while let Some(ev) = next {
+            handle_event(&mut e.player, ev);
+            next = context.next_event();
+        }
+        self.params.out_gain.smoothed.next_block(&mut e.gain[..n], n);
+        e.bypass.set_bypassed(self.params.bypass.value());
+        let io = buffer.as_slice();
+        for i in 0..n {
+            let g = e.bypass.next_wet_gain() * e.gain[i];
+            io[0][i] = e.left[i] * g;
+            io[1][i] = e.right[i] * g;
+        }
+        self.status.voices.store(e.player.active() as u32, Ordering::Relaxed);
+        self.status.output.update(block_peak(&io[0][..n]).max(block_peak(&io[1][..n])), n as f32 / self.sample_rate);
+        ProcessStatus::Normal
+    }
+}
+
+fn handle_event(player: &mut ClipPlayer, event: NoteEvent<()>) {
+    match event {
+        NoteEvent::NoteOn { key: Key::Number(k), velocity, .. } => player.note_on(k, velocity),
+        NoteEvent::NoteOff { key: Key::Number(k), .. } | NoteEvent::Choke { key: Key::Number(k), .. } => player.note_off(k),
+        NoteEvent::NoteOff { key: Key::Wildcard, .. } | NoteEvent::Choke { key: Key::Wildcard, .. } => player.release_all(),
+        _ => {}
+    }
+}
+
+impl ClapPlugin for SpeechTrack {
+    const CLAP_ID: &'static str = "org.voirs.speech-track";
+    const CLAP_DESCRIPTION: Option<&'static str> = Some("Text to neural speech, placed on the timeline by notes");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::Instrument, ClapFeature::Sampler, ClapFeature::Stereo];
+}
+
+impl Vst3Plugin for SpeechTrack {
+    const VST3_CLASS_ID: [u8; 16] = *b"VoiRSSpeechTrack";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Instrument, Vst3SubCategory::Sampler];
+}
+
+nice_export_clap!(SpeechTrack);
+nice_export_vst3!(SpeechTrack);

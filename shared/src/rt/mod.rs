@@ -1,0 +1,14 @@
+//! Real-time plumbing: everything here that is called on the audio thread is allocation-free,
+//! lock-free and wait-free once `prepare`d. Allocation happens in constructors and `prepare`.
+
+pub mod delay;
+pub mod drywet;
+pub mod fade;
+pub mod framer;
+pub mod meter;
+pub mod sanitize;
+pub mod swap;
+pub mod worker;
+
+/// Largest block a host may hand a plugin in one `process` call that we plan buffers for.
+pub const MAX_BLOCK: usize = 8192;
