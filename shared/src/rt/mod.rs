@@ -4,8 +4,10 @@
 pub mod delay;
 pub mod drywet;
 pub mod fade;
+pub mod lookahead;
 pub mod framer;
 pub mod meter;
+pub mod pool;
 pub mod sanitize;
 pub mod swap;
 pub mod worker;
