@@ -1,0 +1,157 @@
+//! The audio-thread paths of the shared engines, run under a global allocator that fails the
+//! test if the current thread allocates or frees while a guard is held. (The plugins get the same
+//! check from nice-plug's `assert_process_allocs` in the host tests; this covers the engines
+//! directly, including the worker hand-off.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+use voirs_shared::clip::{Clip, ClipPlayer};
+use voirs_shared::convert::ConverterEngine;
+use voirs_shared::rt::drywet::DryWet;
+use voirs_shared::rt::lookahead::Lookahead;
+use voirs_shared::rt::pool::Pool;
+use voirs_shared::rt::swap;
+use voirs_shared::rt::worker::Worker;
+use voirs_shared::synth::vowel::{Envelope, VowelSynth};
+
+thread_local! {
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+    static VIOLATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Checking;
+
+unsafe impl GlobalAlloc for Checking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn note() {
+    let _ = GUARDED.try_with(|g| {
+        if g.get() {
+            VIOLATIONS.with(|v| v.set(v.get() + 1));
+        }
+    });
+}
+
+#[global_allocator]
+static ALLOC: Checking = Checking;
+
+/// Runs `f` as the audio thread would and returns how many allocations or frees it made.
+fn allocations_in(f: impl FnOnce()) -> usize {
+    VIOLATIONS.with(|v| v.set(0));
+    GUARDED.with(|g| g.set(true));
+    f();
+    GUARDED.with(|g| g.set(false));
+    VIOLATIONS.with(|v| v.get())
+}
+
+#[test]
+fn effect_paths_do_not_allocate() {
+    let mut conv = ConverterEngine::new(2, 48_000.0);
+    let mut dw = DryWet::new(2, 2, 4096, conv.latency_samples(), 48_000.0, false);
+    let mut l = vec![0.1f32; 4096];
+    let mut r = vec![f32::NAN; 4096];
+    let gain = vec![0.5f32; 4096];
+    let n = allocations_in(|| {
+        for size in [1usize, 17, 64, 512, 4096] {
+            let mut io: [&mut [f32]; 2] = [&mut l[..size], &mut r[..size]];
+            dw.capture(&mut io);
+            conv.process(&mut io);
+            dw.mix(&mut io, &gain[..size], size == 64);
+        }
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn instrument_paths_do_not_allocate() {
+    let mut synth = VowelSynth::new(44_100.0);
+    let mut player = ClipPlayer::new(44_100.0);
+    let clip = Clip { left: vec![0.2; 10_000], right: vec![0.2; 10_000], sample_rate: 44_100.0, source: Default::default() };
+    let (mut a, mut b) = (vec![0.0f32; 512], vec![0.0f32; 512]);
+    let env = Envelope { attack_ms: 5.0, release_ms: 50.0 };
+    let n = allocations_in(|| {
+        for note in 40..60 {
+            synth.note_on(note, 0.7);
+            player.note_on(note, 0.7);
+            synth.render_add(&mut a, env);
+            player.render_add(Some(&clip), &mut a, &mut b);
+            synth.note_off(note);
+            player.note_off(note);
+        }
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn publishing_to_the_audio_thread_frees_nothing_there() {
+    let (mut tx, mut rx) = swap::channel(Some(Box::new(vec![0.0f32; 1000])));
+    for i in 0..3 {
+        tx.publish(Box::new(vec![i as f32; 1000])).ok().unwrap();
+        assert_eq!(allocations_in(|| assert!(rx.poll())), 0);
+    }
+}
+
+#[test]
+fn worker_and_pool_hand_off_do_not_allocate_on_the_submitting_thread() {
+    // Jobs carry preallocated buffers, as inference jobs do.
+    let mut worker = Worker::spawn("noalloc-worker", 4, |mut b: Box<[f32]>| {
+        b.iter_mut().for_each(|x| *x += 1.0);
+        b
+    })
+    .unwrap();
+    let pool = Pool::new("noalloc-pool", 1);
+    let mut la = Lookahead::new(&pool, 64, 2, |mut b: Box<[f32]>| {
+        b.iter_mut().for_each(|x| *x *= 2.0);
+        b
+    });
+    let mut spare: Vec<Box<[f32]>> = (0..8).map(|_| vec![1.0f32; 64].into_boxed_slice()).collect();
+    spare.reserve(64);
+    let mut got = 0;
+    for k in 0..20u64 {
+        let n = allocations_in(|| {
+            if let Some(b) = spare.pop() {
+                if let Err(b) = worker.try_submit(b) {
+                    spare.push(b);
+                }
+            }
+            while let Some(b) = worker.try_recv() {
+                spare.push(b);
+                got += 1;
+            }
+            if let Some(b) = spare.pop() {
+                if let Err(b) = la.submit(b) {
+                    spare.push(b);
+                }
+            }
+            if k >= 2 {
+                let mut recycled = Vec::new();
+                std::mem::swap(&mut recycled, &mut spare);
+                if let Some(b) = la.take(k - 2, |b| recycled.push(b)) {
+                    recycled.push(b);
+                }
+                std::mem::swap(&mut recycled, &mut spare);
+            }
+        });
+        assert_eq!(n, 0, "frame {k}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(got > 0, "the worker answered");
+}
+
+#[test]
+fn the_checker_sees_a_deliberate_allocation() {
+    assert_eq!(allocations_in(|| drop(std::hint::black_box(vec![1u8; 16]))), 2, "one alloc, one free");
+}
