@@ -25,8 +25,10 @@ pub fn apply_theme(ctx: &egui::Context) {
     ctx.request_repaint_after(std::time::Duration::from_millis(33));
 }
 
-/// The strip at the top of every editor: plugin name, what it is doing, latency, bypass.
-pub fn header(ui: &mut egui::Ui, name: &str, tagline: &str, status: &Status, bypass: &BoolParam, setter: &ParamSetter) {
+/// The strip at the top of every editor: plugin name, what it is, bypass. Also paints the
+/// editor background, so call it first.
+pub fn header(ui: &mut egui::Ui, name: &str, tagline: &str, bypass: &BoolParam, setter: &ParamSetter) {
+    ui.painter().rect_filled(ui.ctx().content_rect(), CornerRadius::ZERO, BACKGROUND);
     ui.horizontal(|ui| {
         ui.label(RichText::new(name).heading().color(ACCENT).strong());
         ui.weak(tagline);
@@ -37,13 +39,6 @@ pub fn header(ui: &mut egui::Ui, name: &str, tagline: &str, status: &Status, byp
                 setter.set_parameter(bypass, bypassed);
                 setter.end_set_parameter(bypass);
             }
-            let sr = status.sample_rate.load(Ordering::Relaxed);
-            ui.monospace(format!(
-                "latency {} smp ({:.1} ms) @ {:.0} Hz",
-                status.latency_samples.load(Ordering::Relaxed),
-                status.latency_ms(),
-                sr
-            ));
         });
     });
     ui.separator();
@@ -53,7 +48,7 @@ pub fn header(ui: &mut egui::Ui, name: &str, tagline: &str, status: &Status, byp
 pub fn level_meter(ui: &mut egui::Ui, label: &str, level_db: f32) {
     ui.horizontal(|ui| {
         ui.add_sized([28.0, 14.0], egui::Label::new(RichText::new(label).small()));
-        let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width() - 64.0, 10.0), Sense::hover());
+        let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width() - 90.0, 10.0), Sense::hover());
         let painter = ui.painter();
         painter.rect_filled(rect, CornerRadius::same(2), Color32::from_gray(30));
         let frac = ((level_db + 60.0) / 66.0).clamp(0.0, 1.0);
@@ -66,7 +61,8 @@ pub fn level_meter(ui: &mut egui::Ui, label: &str, level_db: f32) {
     });
 }
 
-/// Input and output meters plus the non-finite counter, at the foot of an editor.
+/// Input and output meters, the non-finite counter and the reported latency, at the foot of an
+/// editor.
 pub fn meters(ui: &mut egui::Ui, status: &Status, has_input: bool) {
     ui.separator();
     if has_input {
@@ -77,4 +73,10 @@ pub fn meters(ui: &mut egui::Ui, status: &Status, has_input: bool) {
     if bad > 0 {
         ui.colored_label(WARN, format!("{bad} non-finite input samples replaced by silence"));
     }
+    ui.weak(format!(
+        "latency {} samples ({:.1} ms) at {:.0} Hz, reported to the host",
+        status.latency_samples.load(Ordering::Relaxed),
+        status.latency_ms(),
+        status.sample_rate.load(Ordering::Relaxed)
+    ));
 }

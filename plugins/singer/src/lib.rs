@@ -100,7 +100,7 @@ impl NiceEguiApp for Editor {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.as_ref() else { return };
         let setter = gui.param_setter();
-        voirs_kit::ui::header(ui, "Singer", "notes → voice", &self.status, &self.params.bypass, &setter);
+        voirs_kit::ui::header(ui, "Singer", "notes to voice", &self.params.bypass, &setter);
         egui::Grid::new("singer-params").num_columns(2).show(ui, |ui| {
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));
@@ -112,7 +112,7 @@ impl NiceEguiApp for Editor {
             ui.add(widgets::ParamSlider::for_param(&self.params.release, &setter));
             ui.end_row();
         });
-        ui.weak(format!("{} voices sounding · sings /ɑ/ until the lyrics engine lands", self.status.voices.load(Ordering::Relaxed)));
+        ui.weak(format!("{} voices sounding · sings \"ah\" until the lyrics engine lands", self.status.voices.load(Ordering::Relaxed)));
         voirs_kit::ui::meters(ui, &self.status, false);
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
     }
@@ -176,7 +176,6 @@ impl Plugin for Singer {
             gain: vec![1.0; max_block],
         });
         context.set_latency_samples(0);
-        context.set_current_voice_capacity(voirs_shared::synth::vowel::MAX_VOICES as u32);
         self.status.latency_samples.store(0, Ordering::Relaxed);
         self.status.sample_rate.store(config.sample_rate, Ordering::Relaxed);
         true

@@ -140,7 +140,7 @@ impl NiceEguiApp for Editor {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.as_ref() else { return };
         let setter = gui.param_setter();
-        voirs_kit::ui::header(ui, "Speech Track", "speech on the timeline", &self.status, &self.params.bypass, &setter);
+        voirs_kit::ui::header(ui, "Speech Track", "speech on the timeline", &self.params.bypass, &setter);
         ui.horizontal(|ui| {
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));

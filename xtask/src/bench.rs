@@ -1,0 +1,182 @@
+//! `cargo xtask bench`: for each plugin, the real-time factor at 48 kHz with 64- and 512-sample
+//! blocks, the reported latency, and peak memory. Each plugin runs in a fresh child process so
+//! its peak memory is not mixed with another plugin's.
+
+use crate::cli::Args;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use voirs_shared::wav::{self, Audio};
+use voirs_tests::render::TimedEvent;
+use voirs_tests::signal::Rng;
+use voirs_tests::{Bundle, Instance, RenderMode, bundles, state};
+
+const SAMPLE_RATE: f64 = 48_000.0;
+const BLOCKS: [usize; 2] = [64, 512];
+
+/// A field of /proc/self/status in KiB (Linux); `None` elsewhere.
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let a = Args::parse(args, &["seconds"], &[])?;
+    let seconds: f64 = a.number("seconds")?.unwrap_or(10.0);
+    let names: Vec<String> = if a.positional.is_empty() {
+        bundles::PLUGINS.iter().map(|p| p.package.to_owned()).collect()
+    } else {
+        a.positional.clone()
+    };
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    println!("{seconds} s of audio at {SAMPLE_RATE} Hz per run; RTF = processing time / audio time (lower is faster)");
+    println!("{:<20} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
+    let mut failed = Vec::new();
+    for name in &names {
+        let out = Command::new(&exe)
+            .args(["bench-one", name, "--seconds", &seconds.to_string()])
+            .output()
+            .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
+        if !out.status.success() {
+            println!("{name:<20} FAILED ({})", out.status);
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+            failed.push(name.clone());
+            continue;
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let get = |k: &str| -> f64 {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let latency = get("latency");
+        println!(
+            "{:<20} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
+            name,
+            format!("{latency} ({:.2} ms)", latency / SAMPLE_RATE * 1000.0),
+            get("rtf64"),
+            get("rtf512"),
+            get("peak_kib") / 1024.0,
+            (get("peak_kib") - get("baseline_kib")) / 1024.0,
+        );
+    }
+    println!("peak MiB: the benchmark process's peak resident memory (VmHWM); plugin MiB: minus the host before loading the bundle");
+    if failed.is_empty() { Ok(()) } else { Err(format!("benchmark failed for {}", failed.join(", "))) }
+}
+
+/// A 1 s speech-like clip (a gliding harmonic tone with a syllable envelope) for the Speech Track.
+fn bench_clip(dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let path = dir.join("bench-clip.wav");
+    let sr = SAMPLE_RATE as u32;
+    let mut phase = 0.0f64;
+    let samples: Vec<f32> = (0..sr as usize)
+        .map(|i| {
+            let t = i as f64 / sr as f64;
+            phase += (120.0 + 40.0 * (t * 3.0).sin()) / sr as f64;
+            let env = (std::f64::consts::PI * (t * 4.0).fract()).sin();
+            (0.3 * env * (1..6).map(|h| (std::f64::consts::TAU * phase * h as f64).sin() / h as f64).sum::<f64>()) as f32
+        })
+        .collect();
+    wav::write(&path, &Audio { sample_rate: sr, channels: vec![samples] }).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// Notes for instruments: a four-voice progression, a chord every 0.5 s held for 0.45 s.
+fn bench_notes(frames: usize) -> Vec<TimedEvent> {
+    let chords: [[u8; 4]; 4] = [[48, 55, 60, 64], [45, 52, 57, 60], [41, 48, 53, 57], [43, 50, 55, 59]];
+    let step = (0.5 * SAMPLE_RATE) as usize;
+    let hold = (0.45 * SAMPLE_RATE) as u64;
+    let mut ev = Vec::new();
+    let mut t = 0usize;
+    let mut i = 0;
+    while t < frames {
+        for k in chords[i % chords.len()] {
+            ev.push(TimedEvent::note_on(t as u64, k, 0.8));
+            ev.push(TimedEvent::note_off(t as u64 + hold, k));
+        }
+        t += step;
+        i += 1;
+    }
+    ev.sort_by_key(|e| e.time);
+    ev
+}
+
+/// Runs `frames` frames through an active plugin in `block`-sized calls with preallocated
+/// buffers, so the measurement holds the plugin's work and nothing of a whole-file render.
+fn run(p: &mut Instance, frames: usize, block: usize, events: &[TimedEvent]) -> Result<f64, String> {
+    let act = p.activation().ok_or("not active")?;
+    let mut rng = Rng::new(7);
+    let mut ins = vec![vec![0.0f32; block]; act.in_channels];
+    let mut outs = vec![vec![0.0f32; block]; act.out_channels];
+    let mut block_events = Vec::with_capacity(64);
+    let mut next = 0;
+    let mut elapsed = 0.0;
+    let mut start = 0;
+    while start < frames {
+        let n = block.min(frames - start);
+        for ch in &mut ins {
+            ch[..n].iter_mut().for_each(|s| *s = 0.25 * rng.bipolar());
+        }
+        block_events.clear();
+        while next < events.len() && (events[next].time as usize) < start + n {
+            let mut e = events[next];
+            e.time = e.time.saturating_sub(start as u64);
+            block_events.push(e);
+            next += 1;
+        }
+        let in_refs: Vec<&[f32]> = ins.iter().map(|c| &c[..n]).collect();
+        let mut out_refs: Vec<&mut [f32]> = outs.iter_mut().map(|c| &mut c[..n]).collect();
+        let t0 = Instant::now();
+        p.process(&in_refs, &mut out_refs, &block_events).map_err(|e| e.to_string())?;
+        elapsed += t0.elapsed().as_secs_f64();
+        start += n;
+    }
+    Ok(elapsed)
+}
+
+pub fn bench_one(args: &[String]) -> Result<(), String> {
+    let a = Args::parse(args, &["seconds"], &[])?;
+    let name = a.positional.first().ok_or("bench-one needs a plugin")?;
+    let seconds: f64 = a.number("seconds")?.unwrap_or(10.0);
+    let frames = (seconds * SAMPLE_RATE) as usize;
+    let baseline = proc_status_kib("VmHWM:").unwrap_or(0);
+
+    let (path, _) = bundles::resolve(name).map_err(|e| e.to_string())?;
+    let bundle = Bundle::load(&path).map_err(|e| e.to_string())?;
+    let tmp = std::env::temp_dir().join(format!("voirs-bench-{}", std::process::id()));
+    let mut line = String::new();
+    for block in BLOCKS {
+        let mut p = bundle.instantiate_first().map_err(|e| e.to_string())?;
+        let takes_notes = !p.note_ports(true).map_err(|e| e.to_string())?.is_empty();
+        if p.param("clip").is_err() && state_has_field(&mut p, "clip")? {
+            let clip = bench_clip(&tmp)?;
+            let mut doc = state::parse(&p.save_state().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            state::set_field(&mut doc, "clip", &serde_json::Value::String(clip.display().to_string())).map_err(|e| e.to_string())?;
+            p.load_state(&state::encode(&doc)).map_err(|e| e.to_string())?;
+        }
+        if p.has_extension("render") {
+            p.set_render_mode(RenderMode::Realtime).map_err(|e| e.to_string())?;
+        }
+        p.activate(SAMPLE_RATE, 1, block as u32).map_err(|e| e.to_string())?;
+        // Hosts do not clear their buffers; neither does the benchmark (no NaN fill cost).
+        p.poison_outputs = false;
+        let events = if takes_notes { bench_notes(frames) } else { Vec::new() };
+        let elapsed = run(&mut p, frames, block, &events)?;
+        if block == BLOCKS[0] {
+            line.push_str(&format!("latency={} ", p.latency()));
+        }
+        line.push_str(&format!("rtf{block}={} ", elapsed / seconds));
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let peak = proc_status_kib("VmHWM:").unwrap_or(0);
+    println!("{line}peak_kib={peak} baseline_kib={baseline}");
+    Ok(())
+}
+
+fn state_has_field(p: &mut Instance, field: &str) -> Result<bool, String> {
+    let doc = state::parse(&p.save_state().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    Ok(doc.get("fields").and_then(|f| f.get(field)).is_some())
+}

@@ -1,0 +1,74 @@
+//! `cargo xtask <command>`: building, installing, rendering and benchmarking the VoiRS plugins.
+//! Bundling is nice-plug's own xtask; everything that plays a plugin goes through the same
+//! in-process CLAP host the host tests use (`voirs-tests`).
+
+mod bench;
+mod bundle;
+mod cli;
+mod render;
+mod suite;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [args]
+
+Building
+  bundle -p <pkg> [-p <pkg>...] [--release]   nice-plug bundling (CLAP + VST3 into target/bundled)
+  bundle-universal ...                          the same, macOS universal binaries
+  known-packages                                list the workspace's plugin packages
+  bundle-all [cargo args]                       release bundles of the four plugins into target/bundled
+  bundle-guard                                  debug bundles with the allocation guard into
+                                                target/bundled-guard (+ the deliberate-bug converter
+                                                into target/bundled-alloc-bug)
+  install [name...]                             copy bundles from target/bundled to ~/.clap and ~/.vst3
+
+Testing
+  test                                          every test, in order (the README's test command):
+                                                unit tests, bundles, host tests on release and
+                                                allocation-guard bundles, Ardour, editors
+
+Playing (offline, through the CLAP host)
+  render <plugin> (--in in.wav | --midi in.mid) --out out.wav
+         [--sr N] [--block N] [--param id=text ...] [--state FILE] [--seconds N] [--keep-latency]
+  save-state <plugin> --out FILE [--param id=text ...] [--field name=value ...]
+  bench [plugin...] [--seconds N]               real-time factor (48 kHz, blocks 64 and 512),
+                                                latency and peak memory per plugin
+
+<plugin> is a .clap path, a package (voirs-singer), a short name (singer) or a CLAP id; short
+names load from target/bundled (or $VOIRS_BUNDLE_DIR).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first().map(String::as_str) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match command {
+        "bundle" | "bundle-universal" | "known-packages" => {
+            nice_plug_xtask::main_with_args("cargo xtask", args.clone()).map_err(|e| format!("{e:#}"))
+        }
+        "bundle-all" => bundle::bundle_all(rest),
+        "bundle-guard" => bundle::bundle_guard(rest),
+        "install" => bundle::install(rest),
+        "render" => render::render(rest),
+        "save-state" => render::save_state(rest),
+        "bench" => bench::bench(rest),
+        "test" => suite::test(rest),
+        // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
+        "bench-one" => bench::bench_one(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
