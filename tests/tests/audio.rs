@@ -79,9 +79,12 @@ fn rates_and_blocks(spec: PluginSpec) {
         Schedule::Fixed(64),
         Schedule::Fixed(512),
         Schedule::Fixed(4096),
+        Schedule::Fixed(8192),
         Schedule::varying(),
     ];
-    for sr in [44_100u32, 48_000, 96_000, 192_000] {
+    // The four rates DAWs use most, and the extremes we promise (8 kHz telephone material,
+    // 384 kHz mastering sessions).
+    for sr in [8_000u32, 44_100, 48_000, 96_000, 192_000, 384_000] {
         let mut n = neutral(spec, sr, &format!("rates-{sr}"));
         for schedule in &schedules {
             let what = format!("{sr} Hz, blocks {schedule:?}");
@@ -91,7 +94,7 @@ fn rates_and_blocks(spec: PluginSpec) {
                 let want = voirs_shared::rt::framer::frame_len_for(sr as f32, voirs_shared::convert::FRAME_MS);
                 assert_eq!(latency, want, "{what}: converter latency is its frame");
             }
-            let frames = (sr as usize / 4).max(3 * 4096 + latency);
+            let frames = (sr as usize / 4).max(3 * 8192 + latency);
             let m = material(spec, in_channels(&n), frames, sr as u64);
             let out = render(&mut n.instance, &m, schedule);
             assert_all_finite(&what, &out);
