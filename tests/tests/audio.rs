@@ -405,3 +405,24 @@ fn singer_envelope_follows_attack_and_release() {
 
 per_plugin!(latency_truth, rates_and_blocks, silence, deterministic, offline_equals_realtime, output_gain, gain_automation_is_smooth, bypass);
 per_effect!(mono_layouts, non_finite_input);
+
+/// A host may restore a session's state while the plugin is already active (Ardour does): the
+/// clip the state names must play at once, without another activation, and switching to a
+/// state without a clip must silence the track.
+#[test]
+fn speech_track_state_restored_while_active_plays_its_clip() {
+    let scratch = Scratch::new("restore-active");
+    let clip = write_clip(&scratch.0, 48_000, 0.2, 5);
+    let mut p = instance(SPEECH_TRACK);
+    p.activate(SR as f64, 1, 512).unwrap();
+    let events = [TimedEvent::note_on(100, 60, 1.0)];
+    let before = p.render(None, 12_000, &events, &Schedule::Fixed(512)).unwrap();
+    assert_eq!(peak_all(&before), 0.0, "no clip yet");
+    set_clip(&mut p, &clip);
+    let out = p.render(None, 12_000, &events, &Schedule::Fixed(512)).unwrap();
+    let want = speech_reference(&clip, SR as f32, 12_000, &events);
+    assert_bits_equal("clip restored while active", &out, &want);
+    set_clip(&mut p, std::path::Path::new(""));
+    let after = p.render(None, 12_000, &events, &Schedule::Fixed(512)).unwrap();
+    assert_eq!(peak_all(&after), 0.0, "a state without a clip silences the track");
+}

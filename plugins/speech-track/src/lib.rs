@@ -10,6 +10,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor, widgets};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use nice_plug::params::persist::PersistentField;
 use std::sync::{Arc, Mutex, RwLock};
 use voirs_kit::Status;
 use voirs_kit::files::FileChooser;
@@ -30,49 +31,105 @@ pub struct SpeechTrackParams {
     pub out_gain: FloatParam,
     /// Path of the clip the track plays (empty: none).
     #[persist = "clip"]
-    pub clip: RwLock<String>,
+    pub clip: ClipField,
     #[persist = "schema"]
     schema: Mutex<u32>,
 }
 
-impl Default for SpeechTrackParams {
-    fn default() -> Self {
+impl SpeechTrackParams {
+    fn new(loader: Arc<Loader>) -> Self {
         Self {
             bypass: voirs_kit::bypass_param(),
             out_gain: voirs_kit::out_gain_param(),
-            clip: RwLock::new(String::new()),
+            clip: ClipField { path: RwLock::new(String::new()), loader },
             schema: Mutex::new(STATE_SCHEMA),
         }
     }
 }
 
+/// The clip path as saved in the session. Restoring it loads the clip at once: hosts restore
+/// state while the plugin is active too (Ardour does, after activating), and the audio must
+/// follow the state without waiting for another activation.
+pub struct ClipField {
+    path: RwLock<String>,
+    loader: Arc<Loader>,
+}
+
+impl ClipField {
+    pub fn path(&self) -> String {
+        self.path.read().map(|p| p.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Records a new path without loading (the caller schedules the load off its thread).
+    fn set_path(&self, path: String) {
+        match self.path.write() {
+            Ok(mut p) => *p = path,
+            Err(e) => *e.into_inner() = path,
+        }
+    }
+}
+
+impl<'a> PersistentField<'a, String> for ClipField {
+    fn set(&self, new_value: String) {
+        self.set_path(new_value.clone());
+        // State restore runs on the host's main thread, where loading a file is allowed.
+        self.loader.load(&new_value);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&String) -> R,
+    {
+        f(&self.path())
+    }
+}
+
 /// Loads clips off the audio thread and publishes them to it; shared by `activate`, the
 /// background task and the editor.
-struct Loader {
+pub struct Loader {
     publisher: Mutex<swap::Publisher<Clip>>,
     sample_rate: AtomicF32,
+    /// The path and rate of the clip last published, so re-activation at the same rate does
+    /// not load the file again.
+    published: Mutex<Option<(String, f32)>>,
     /// One line for the editor: what is loaded, or why loading failed.
     message: Mutex<String>,
 }
 
 impl Loader {
+    /// Loads `path` at the current sample rate and publishes it to the audio thread. An empty
+    /// path, or a file that cannot be loaded, publishes silence: the track must not go on
+    /// playing a clip its state no longer names.
     fn load(&self, path: &str) {
-        if path.is_empty() {
+        let sr = self.sample_rate.load(Ordering::Relaxed);
+        let key = Some((path.to_owned(), sr));
+        if self.published.lock().map(|p| *p == key).unwrap_or(false) {
             return;
         }
-        let sr = self.sample_rate.load(Ordering::Relaxed);
-        let msg = match clip::load(std::path::Path::new(path), sr) {
-            Ok(c) => {
-                let msg = format!("{} · {:.2} s", c.source.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()), c.left.len() as f32 / sr);
-                match self.publisher.lock().map(|mut p| p.publish(Box::new(c))) {
-                    Ok(Ok(())) => msg,
-                    _ => "the audio thread is not taking clips right now; try again".to_owned(),
+        let silent = || Clip { left: Vec::new(), right: Vec::new(), sample_rate: sr, source: PathBuf::new() };
+        let (clip, msg) = if path.is_empty() {
+            (silent(), String::new())
+        } else {
+            match clip::load(std::path::Path::new(path), sr) {
+                Ok(c) => {
+                    let name = c.source.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                    let msg = format!("{name} · {:.2} s", c.left.len() as f32 / sr);
+                    (c, msg)
+                }
+                Err(e) => {
+                    nice_warn!("{e}");
+                    (silent(), e.to_string())
                 }
             }
-            Err(e) => {
-                nice_warn!("{e}");
-                e.to_string()
+        };
+        let msg = match self.publisher.lock().map(|mut p| p.publish(Box::new(clip))) {
+            Ok(Ok(())) => {
+                if let Ok(mut p) = self.published.lock() {
+                    *p = key;
+                }
+                msg
             }
+            _ => "the audio thread is not taking clips right now; choose the clip again".to_owned(),
         };
         if let Ok(mut m) = self.message.lock() {
             *m = msg;
@@ -105,11 +162,17 @@ pub struct SpeechTrack {
 impl Default for SpeechTrack {
     fn default() -> Self {
         let (publisher, subscriber) = swap::channel(None);
+        let loader = Arc::new(Loader {
+            publisher: Mutex::new(publisher),
+            sample_rate: AtomicF32::new(48_000.0),
+            published: Mutex::new(None),
+            message: Mutex::new(String::new()),
+        });
         Self {
-            params: Arc::new(SpeechTrackParams::default()),
+            params: Arc::new(SpeechTrackParams::new(loader.clone())),
             status: Arc::new(Status::default()),
             editor_state: EguiEditorState::from_size(LogicalSize::new(560.0, 340.0), 1.0),
-            loader: Arc::new(Loader { publisher: Mutex::new(publisher), sample_rate: AtomicF32::new(48_000.0), message: Mutex::new(String::new()) }),
+            loader,
             clip: subscriber,
             engine: None,
             sample_rate: 48_000.0,
@@ -153,9 +216,7 @@ impl NiceEguiApp for Editor {
             if msg.is_empty() { ui.weak("no clip: each note plays the clip from its start") } else { ui.label(msg) };
         });
         if let Some(path) = self.chooser.show(ui) {
-            if let Ok(mut p) = self.params.clip.write() {
-                *p = path.display().to_string();
-            }
+            self.params.clip.set_path(path.display().to_string());
             self.executor.execute_background(Task::LoadClip);
         }
         voirs_kit::ui::meters(ui, &self.status, false);
@@ -190,15 +251,12 @@ impl Plugin for SpeechTrack {
         let loader = self.loader.clone();
         let params = self.params.clone();
         Box::new(move |task| match task {
-            Task::LoadClip => {
-                let path = params.clip.read().map(|p| p.clone()).unwrap_or_default();
-                loader.load(&path);
-            }
+            Task::LoadClip => loader.load(&params.clip.path()),
         })
     }
 
     fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        let start_dir = self.params.clip.read().ok().and_then(|p| PathBuf::from(p.as_str()).parent().map(|d| d.to_owned()));
+        let start_dir = PathBuf::from(self.params.clip.path()).parent().map(|d| d.to_owned());
         let mut chooser = FileChooser::new("Choose a speech clip (WAV)", &["wav"]);
         if let Some(d) = start_dir.filter(|d| d.is_dir()) {
             chooser.set_dir(d);
@@ -219,10 +277,9 @@ impl Plugin for SpeechTrack {
         let max_block = config.max_buffer_size as usize;
         self.sample_rate = config.sample_rate;
         self.loader.sample_rate.store(config.sample_rate, Ordering::Relaxed);
-        // Load (and resample) the clip here, before audio starts, so an offline render or a
-        // restored session plays it from the first note.
-        let path = self.params.clip.read().map(|p| p.clone()).unwrap_or_default();
-        self.loader.load(&path);
+        // Load (and resample) the clip for this rate before audio starts, so an offline render
+        // or a restored session plays it from the first note.
+        self.loader.load(&self.params.clip.path());
         self.clip.poll();
         self.engine = Some(Engine {
             player: ClipPlayer::new(config.sample_rate),
