@@ -1,17 +1,16 @@
 //! VoiRS Voice Converter: real-time pitch, formant and timbre conversion. Glue only: parameters,
 //! the process loop and the editor; the engine is `voirs_shared::convert`.
 
-use nice_plug::prelude::*;
-use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor, widgets};
-use nice_plug::context::gui::GuiContext;
+use nice_plug::context::gui::ParamSetter;
 use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditor, EguiEditorState, widgets};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use voirs_kit::Status;
+use voirs_kit::editor::PluginEditor;
+use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
 use voirs_shared::convert::ConverterEngine;
-use voirs_shared::rt::drywet::DryWet;
-use voirs_shared::rt::meter::block_peak;
 
 /// State schema this build writes; see `voirs_kit::state`.
 pub const STATE_SCHEMA: u32 = 1;
@@ -35,8 +34,7 @@ impl Default for ConverterParams {
 
 struct Engine {
     converter: ConverterEngine,
-    dry_wet: DryWet,
-    gain: Vec<f32>,
+    io: EffectIo,
 }
 
 pub struct VoiceConverter {
@@ -44,7 +42,6 @@ pub struct VoiceConverter {
     status: Arc<Status>,
     editor_state: Arc<EguiEditorState>,
     engine: Option<Engine>,
-    sample_rate: f32,
 }
 
 impl Default for VoiceConverter {
@@ -54,39 +51,29 @@ impl Default for VoiceConverter {
             status: Arc::new(Status::default()),
             editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 260.0), 1.0),
             engine: None,
-            sample_rate: 48_000.0,
         }
     }
 }
 
-pub struct Editor {
+pub struct Panel {
     params: Arc<ConverterParams>,
-    status: Arc<Status>,
-    gui: Option<GuiContext>,
 }
 
-impl NiceEguiApp for Editor {
-    fn build(&mut self, ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
-        voirs_kit::ui::apply_theme(&ctx);
-        self.gui = Some(gui);
-        Ok(())
+impl voirs_kit::editor::Panel for Panel {
+    const TITLE: &'static str = "Voice Converter";
+    const TAGLINE: &'static str = "pitch · formant · timbre";
+    const HAS_INPUT: bool = true;
+
+    fn bypass(&self) -> &BoolParam {
+        &self.params.bypass
     }
 
-    fn editor_closed(&mut self) {
-        self.gui = None;
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        let Some(gui) = self.gui.as_ref() else { return };
-        let setter = gui.param_setter();
-        voirs_kit::ui::header(ui, "Voice Converter", "pitch · formant · timbre", &self.params.bypass, &setter);
+    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.horizontal(|ui| {
             ui.label("Output Gain");
-            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));
+            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
         });
         ui.weak("Conversion stages arrive with the converter engine; audio passes at unity with the analysis latency.");
-        voirs_kit::ui::meters(ui, &self.status, true);
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
     }
 }
 
@@ -103,7 +90,7 @@ impl Plugin for VoiceConverter {
     ];
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    type Editor = EguiEditor<Editor>;
+    type Editor = EguiEditor<PluginEditor<Panel>>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
@@ -112,12 +99,7 @@ impl Plugin for VoiceConverter {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        create_egui_editor(
-            self.editor_state.clone(),
-            RepaintNotifier::default(),
-            EguiNiceSettings::default(),
-            Editor { params: self.params.clone(), status: self.status.clone(), gui: None },
-        )
+        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), Panel { params: self.params.clone() })
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -126,25 +108,18 @@ impl Plugin for VoiceConverter {
 
     fn activate(&mut self, layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
-        let max_block = config.max_buffer_size as usize;
-        self.sample_rate = config.sample_rate;
         let converter = ConverterEngine::new(channels, config.sample_rate);
         let latency = converter.latency_samples();
-        self.engine = Some(Engine {
-            converter,
-            dry_wet: DryWet::new(channels, channels, max_block, latency, config.sample_rate, self.params.bypass.value()),
-            gain: vec![1.0; max_block],
-        });
+        let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
+        self.engine = Some(Engine { converter, io });
         context.set_latency_samples(latency as u32);
-        self.status.latency_samples.store(latency as u32, Ordering::Relaxed);
-        self.status.sample_rate.store(config.sample_rate, Ordering::Relaxed);
         true
     }
 
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
             e.converter.reset();
-            e.dry_wet.reset(self.params.bypass.value());
+            e.io.reset(self.params.bypass.value());
         }
     }
 
@@ -153,18 +128,8 @@ impl Plugin for VoiceConverter {
         #[cfg(feature = "alloc_bug")]
         std::hint::black_box(vec![0.0f32; 64]);
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
-        let n = buffer.samples();
-        let io = buffer.as_slice();
-        let replaced = e.dry_wet.capture(io);
-        if replaced > 0 {
-            self.status.nonfinite_replaced.fetch_add(replaced as u64, Ordering::Relaxed);
-        }
-        let block_s = n as f32 / self.sample_rate;
-        self.status.input.update(io.iter().map(|c| block_peak(c)).fold(0.0, f32::max), block_s);
-        e.converter.process(io);
-        self.params.out_gain.smoothed.next_block(&mut e.gain[..n], n);
-        e.dry_wet.mix(io, &e.gain[..n], self.params.bypass.value());
-        self.status.output.update(io.iter().map(|c| block_peak(c)).fold(0.0, f32::max), block_s);
+        let converter = &mut e.converter;
+        e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
         ProcessStatus::Normal
     }
 }

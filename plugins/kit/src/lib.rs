@@ -2,7 +2,10 @@
 //! file chooser, the common header), the status block the audio thread publishes for the
 //! editor, and versioned state migration. DSP lives in `voirs-shared`, not here.
 
+pub mod editor;
+pub mod effect;
 pub mod files;
+pub mod instrument;
 pub mod state;
 pub mod status;
 pub mod ui;

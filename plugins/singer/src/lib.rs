@@ -1,17 +1,16 @@
 //! VoiRS Singer: MIDI notes (and, with the lyrics engine, words) in, polyphonic singing out.
 //! Glue only: parameters, note handling, the editor; the voice is `voirs_shared::synth`.
 
-use nice_plug::context::gui::GuiContext;
+use nice_plug::context::gui::ParamSetter;
 use nice_plug::editor::dpi::LogicalSize;
-use nice_plug::midi::Key;
 use nice_plug::prelude::*;
-use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor, widgets};
+use nice_plug_egui::{EguiEditor, EguiEditorState, widgets};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use voirs_kit::Status;
+use voirs_kit::editor::PluginEditor;
+use voirs_kit::instrument::{InstrumentOut, NoteEngine};
 use voirs_kit::state::{Migration, migrate};
-use voirs_shared::rt::fade::Bypass;
-use voirs_shared::rt::meter::block_peak;
 use voirs_shared::synth::vowel::{Envelope, VowelSynth};
 
 pub const STATE_SCHEMA: u32 = 1;
@@ -53,11 +52,34 @@ impl Default for SingerParams {
     }
 }
 
-struct Engine {
+/// The Singer's voice as a note engine: the mono vowel synth, centred.
+struct Voice {
     synth: VowelSynth,
-    bypass: Bypass,
-    mono: Vec<f32>,
-    gain: Vec<f32>,
+    envelope: Envelope,
+}
+
+impl NoteEngine for Voice {
+    fn note_on(&mut self, key: u8, velocity: f32) {
+        self.synth.note_on(key, velocity);
+    }
+    fn note_off(&mut self, key: u8) {
+        self.synth.note_off(key);
+    }
+    fn release_all(&mut self) {
+        self.synth.release_all();
+    }
+    fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.synth.render_add(left, self.envelope);
+        right.copy_from_slice(left);
+    }
+    fn voices(&self) -> usize {
+        self.synth.active_voices()
+    }
+}
+
+struct Engine {
+    voice: Voice,
+    out: InstrumentOut,
 }
 
 pub struct Singer {
@@ -65,7 +87,6 @@ pub struct Singer {
     status: Arc<Status>,
     editor_state: Arc<EguiEditorState>,
     engine: Option<Engine>,
-    sample_rate: f32,
 }
 
 impl Default for Singer {
@@ -75,58 +96,33 @@ impl Default for Singer {
             status: Arc::new(Status::default()),
             editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 280.0), 1.0),
             engine: None,
-            sample_rate: 48_000.0,
         }
     }
 }
 
-pub struct Editor {
+pub struct Panel {
     params: Arc<SingerParams>,
     status: Arc<Status>,
-    gui: Option<GuiContext>,
 }
 
-impl NiceEguiApp for Editor {
-    fn build(&mut self, ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
-        voirs_kit::ui::apply_theme(&ctx);
-        self.gui = Some(gui);
-        Ok(())
+impl voirs_kit::editor::Panel for Panel {
+    const TITLE: &'static str = "Singer";
+    const TAGLINE: &'static str = "notes to voice";
+    const HAS_INPUT: bool = false;
+
+    fn bypass(&self) -> &BoolParam {
+        &self.params.bypass
     }
 
-    fn editor_closed(&mut self) {
-        self.gui = None;
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        let Some(gui) = self.gui.as_ref() else { return };
-        let setter = gui.param_setter();
-        voirs_kit::ui::header(ui, "Singer", "notes to voice", &self.params.bypass, &setter);
+    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         egui::Grid::new("singer-params").num_columns(2).show(ui, |ui| {
-            ui.label("Output Gain");
-            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));
-            ui.end_row();
-            ui.label("Attack");
-            ui.add(widgets::ParamSlider::for_param(&self.params.attack, &setter));
-            ui.end_row();
-            ui.label("Release");
-            ui.add(widgets::ParamSlider::for_param(&self.params.release, &setter));
-            ui.end_row();
+            for (label, param) in [("Output Gain", &self.params.out_gain), ("Attack", &self.params.attack), ("Release", &self.params.release)] {
+                ui.label(label);
+                ui.add(widgets::ParamSlider::for_param(param, setter));
+                ui.end_row();
+            }
         });
         ui.weak(format!("{} voices sounding · sings \"ah\" until the lyrics engine lands", self.status.voices.load(Ordering::Relaxed)));
-        voirs_kit::ui::meters(ui, &self.status, false);
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
-    }
-}
-
-impl Singer {
-    fn handle_event(synth: &mut VowelSynth, event: NoteEvent<()>) {
-        match event {
-            NoteEvent::NoteOn { key: Key::Number(k), velocity, .. } => synth.note_on(k, velocity),
-            NoteEvent::NoteOff { key: Key::Number(k), .. } | NoteEvent::Choke { key: Key::Number(k), .. } => synth.note_off(k),
-            // A wildcard key addresses every sounding note.
-            NoteEvent::NoteOff { key: Key::Wildcard, .. } | NoteEvent::Choke { key: Key::Wildcard, .. } => synth.release_all(),
-            _ => {}
-        }
     }
 }
 
@@ -145,7 +141,7 @@ impl Plugin for Singer {
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    type Editor = EguiEditor<Editor>;
+    type Editor = EguiEditor<PluginEditor<Panel>>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
@@ -154,12 +150,7 @@ impl Plugin for Singer {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        create_egui_editor(
-            self.editor_state.clone(),
-            RepaintNotifier::default(),
-            EguiNiceSettings::default(),
-            Editor { params: self.params.clone(), status: self.status.clone(), gui: None },
-        )
+        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), Panel { params: self.params.clone(), status: self.status.clone() })
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -167,63 +158,26 @@ impl Plugin for Singer {
     }
 
     fn activate(&mut self, _layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
-        let max_block = config.max_buffer_size as usize;
-        self.sample_rate = config.sample_rate;
+        let envelope = Envelope { attack_ms: self.params.attack.value(), release_ms: self.params.release.value() };
         self.engine = Some(Engine {
-            synth: VowelSynth::new(config.sample_rate),
-            bypass: Bypass::new(config.sample_rate, self.params.bypass.value()),
-            mono: vec![0.0; max_block],
-            gain: vec![1.0; max_block],
+            voice: Voice { synth: VowelSynth::new(config.sample_rate), envelope },
+            out: InstrumentOut::new(config, self.params.bypass.value(), &self.status),
         });
         context.set_latency_samples(0);
-        self.status.latency_samples.store(0, Ordering::Relaxed);
-        self.status.sample_rate.store(config.sample_rate, Ordering::Relaxed);
         true
     }
 
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
-            e.synth.reset();
-            e.bypass.reset(self.params.bypass.value());
+            e.voice.synth.reset();
+            e.out.reset(self.params.bypass.value());
         }
     }
 
     fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
-        let n = buffer.samples();
-        let env = Envelope { attack_ms: self.params.attack.value(), release_ms: self.params.release.value() };
-        e.mono[..n].fill(0.0);
-        // Render between note events so every note starts on its exact sample.
-        let mut pos = 0;
-        let mut next = context.next_event();
-        while pos < n {
-            while let Some(ev) = next {
-                if ev.timing() as usize > pos {
-                    break;
-                }
-                Self::handle_event(&mut e.synth, ev);
-                next = context.next_event();
-            }
-            let end = next.map_or(n, |ev| (ev.timing() as usize).min(n));
-            e.synth.render_add(&mut e.mono[pos..end], env);
-            pos = end;
-        }
-        while let Some(ev) = next {
-            Self::handle_event(&mut e.synth, ev);
-            next = context.next_event();
-        }
-        self.params.out_gain.smoothed.next_block(&mut e.gain[..n], n);
-        e.bypass.set_bypassed(self.params.bypass.value());
-        let io = buffer.as_slice();
-        for i in 0..n {
-            // Bypassing an instrument fades it out; voices keep running so un-bypass is seamless.
-            let y = Bypass::mix(e.bypass.next_wet_gain(), e.mono[i] * e.gain[i], 0.0);
-            for ch in io.iter_mut() {
-                ch[i] = y;
-            }
-        }
-        self.status.voices.store(e.synth.active_voices() as u32, Ordering::Relaxed);
-        self.status.output.update(block_peak(&e.mono[..n]), n as f32 / self.sample_rate);
+        e.voice.envelope = Envelope { attack_ms: self.params.attack.value(), release_ms: self.params.release.value() };
+        e.out.process(buffer, context, &mut e.voice, &self.params.out_gain, self.params.bypass.value(), &self.status);
         ProcessStatus::Normal
     }
 }

@@ -3,21 +3,20 @@
 //! as a WAV file. Glue only: the player and loader are `voirs_shared::clip`.
 
 use atomic_float::AtomicF32;
-use nice_plug::context::gui::GuiContext;
+use nice_plug::context::gui::ParamSetter;
 use nice_plug::editor::dpi::LogicalSize;
-use nice_plug::midi::Key;
 use nice_plug::prelude::*;
-use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor, widgets};
+use nice_plug_egui::{EguiEditor, EguiEditorState, widgets};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use nice_plug::params::persist::PersistentField;
 use std::sync::{Arc, Mutex, RwLock};
 use voirs_kit::Status;
+use voirs_kit::editor::PluginEditor;
 use voirs_kit::files::FileChooser;
+use voirs_kit::instrument::{InstrumentOut, NoteEngine};
 use voirs_kit::state::{Migration, migrate};
 use voirs_shared::clip::{self, Clip, ClipPlayer};
-use voirs_shared::rt::fade::Bypass;
-use voirs_shared::rt::meter::block_peak;
 use voirs_shared::rt::swap;
 
 pub const STATE_SCHEMA: u32 = 1;
@@ -141,12 +140,30 @@ pub enum Task {
     LoadClip,
 }
 
-struct Engine {
+/// The clip player as a note engine, reading whichever clip the loader last published.
+struct Player {
     player: ClipPlayer,
-    bypass: Bypass,
-    left: Vec<f32>,
-    right: Vec<f32>,
-    gain: Vec<f32>,
+    clip: swap::Subscriber<Clip>,
+    sample_rate: f32,
+}
+
+impl NoteEngine for Player {
+    fn note_on(&mut self, key: u8, velocity: f32) {
+        self.player.note_on(key, velocity);
+    }
+    fn note_off(&mut self, key: u8) {
+        self.player.note_off(key);
+    }
+    fn release_all(&mut self) {
+        self.player.release_all();
+    }
+    fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let sr = self.sample_rate;
+        self.player.render_add(self.clip.current().filter(|c| c.sample_rate == sr), left, right);
+    }
+    fn voices(&self) -> usize {
+        self.player.active()
+    }
 }
 
 pub struct SpeechTrack {
@@ -154,9 +171,9 @@ pub struct SpeechTrack {
     status: Arc<Status>,
     editor_state: Arc<EguiEditorState>,
     loader: Arc<Loader>,
-    clip: swap::Subscriber<Clip>,
-    engine: Option<Engine>,
-    sample_rate: f32,
+    /// Kept across activations: it owns the audio end of the loader's channel.
+    player: Player,
+    out: Option<InstrumentOut>,
 }
 
 impl Default for SpeechTrack {
@@ -173,40 +190,32 @@ impl Default for SpeechTrack {
             status: Arc::new(Status::default()),
             editor_state: EguiEditorState::from_size(LogicalSize::new(560.0, 340.0), 1.0),
             loader,
-            clip: subscriber,
-            engine: None,
-            sample_rate: 48_000.0,
+            player: Player { player: ClipPlayer::new(48_000.0), clip: subscriber, sample_rate: 48_000.0 },
+            out: None,
         }
     }
 }
 
-pub struct Editor {
+pub struct Panel {
     params: Arc<SpeechTrackParams>,
-    status: Arc<Status>,
     loader: Arc<Loader>,
     executor: AsyncExecutor<SpeechTrack>,
     chooser: FileChooser,
-    gui: Option<GuiContext>,
 }
 
-impl NiceEguiApp for Editor {
-    fn build(&mut self, ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
-        voirs_kit::ui::apply_theme(&ctx);
-        self.gui = Some(gui);
-        Ok(())
+impl voirs_kit::editor::Panel for Panel {
+    const TITLE: &'static str = "Speech Track";
+    const TAGLINE: &'static str = "speech on the timeline";
+    const HAS_INPUT: bool = false;
+
+    fn bypass(&self) -> &BoolParam {
+        &self.params.bypass
     }
 
-    fn editor_closed(&mut self) {
-        self.gui = None;
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        let Some(gui) = self.gui.as_ref() else { return };
-        let setter = gui.param_setter();
-        voirs_kit::ui::header(ui, "Speech Track", "speech on the timeline", &self.params.bypass, &setter);
+    fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.horizontal(|ui| {
             ui.label("Output Gain");
-            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, &setter));
+            ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
         });
         ui.horizontal(|ui| {
             if ui.button("Choose clip…").clicked() {
@@ -219,8 +228,6 @@ impl NiceEguiApp for Editor {
             self.params.clip.set_path(path.display().to_string());
             self.executor.execute_background(Task::LoadClip);
         }
-        voirs_kit::ui::meters(ui, &self.status, false);
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
     }
 }
 
@@ -239,7 +246,7 @@ impl Plugin for SpeechTrack {
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    type Editor = EguiEditor<Editor>;
+    type Editor = EguiEditor<PluginEditor<Panel>>;
     type SysExMessage = ();
     type BackgroundTask = Task;
 
@@ -261,12 +268,8 @@ impl Plugin for SpeechTrack {
         if let Some(d) = start_dir.filter(|d| d.is_dir()) {
             chooser.set_dir(d);
         }
-        create_egui_editor(
-            self.editor_state.clone(),
-            RepaintNotifier::default(),
-            EguiNiceSettings::default(),
-            Editor { params: self.params.clone(), status: self.status.clone(), loader: self.loader.clone(), executor: async_executor, chooser, gui: None },
-        )
+        let panel = Panel { params: self.params.clone(), loader: self.loader.clone(), executor: async_executor, chooser };
+        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), panel)
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -274,78 +277,30 @@ impl Plugin for SpeechTrack {
     }
 
     fn activate(&mut self, _layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
-        let max_block = config.max_buffer_size as usize;
-        self.sample_rate = config.sample_rate;
         self.loader.sample_rate.store(config.sample_rate, Ordering::Relaxed);
         // Load (and resample) the clip for this rate before audio starts, so an offline render
         // or a restored session plays it from the first note.
         self.loader.load(&self.params.clip.path());
-        self.clip.poll();
-        self.engine = Some(Engine {
-            player: ClipPlayer::new(config.sample_rate),
-            bypass: Bypass::new(config.sample_rate, self.params.bypass.value()),
-            left: vec![0.0; max_block],
-            right: vec![0.0; max_block],
-            gain: vec![1.0; max_block],
-        });
+        self.player.clip.poll();
+        self.player.player = ClipPlayer::new(config.sample_rate);
+        self.player.sample_rate = config.sample_rate;
+        self.out = Some(InstrumentOut::new(config, self.params.bypass.value(), &self.status));
         context.set_latency_samples(0);
-        self.status.latency_samples.store(0, Ordering::Relaxed);
-        self.status.sample_rate.store(config.sample_rate, Ordering::Relaxed);
         true
     }
 
     fn reset(&mut self) {
-        if let Some(e) = self.engine.as_mut() {
-            e.player.reset();
-            e.bypass.reset(self.params.bypass.value());
+        self.player.player.reset();
+        if let Some(out) = self.out.as_mut() {
+            out.reset(self.params.bypass.value());
         }
     }
 
     fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
-        let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
-        self.clip.poll();
-        let clip = self.clip.current().filter(|c| c.sample_rate == self.sample_rate);
-        let n = buffer.samples();
-        e.left[..n].fill(0.0);
-        e.right[..n].fill(0.0);
-        let mut pos = 0;
-        let mut next = context.next_event();
-        while pos < n {
-            while let Some(ev) = next {
-                if ev.timing() as usize > pos {
-                    break;
-                }
-                handle_event(&mut e.player, ev);
-                next = context.next_event();
-            }
-            let end = next.map_or(n, |ev| (ev.timing() as usize).min(n));
-            e.player.render_add(clip, &mut e.left[pos..end], &mut e.right[pos..end]);
-            pos = end;
-        }
-        while let Some(ev) = next {
-            handle_event(&mut e.player, ev);
-            next = context.next_event();
-        }
-        self.params.out_gain.smoothed.next_block(&mut e.gain[..n], n);
-        e.bypass.set_bypassed(self.params.bypass.value());
-        let io = buffer.as_slice();
-        for i in 0..n {
-            let g = e.bypass.next_wet_gain() * e.gain[i];
-            io[0][i] = e.left[i] * g;
-            io[1][i] = e.right[i] * g;
-        }
-        self.status.voices.store(e.player.active() as u32, Ordering::Relaxed);
-        self.status.output.update(block_peak(&io[0][..n]).max(block_peak(&io[1][..n])), n as f32 / self.sample_rate);
+        let Some(out) = self.out.as_mut() else { return ProcessStatus::Normal };
+        self.player.clip.poll();
+        out.process(buffer, context, &mut self.player, &self.params.out_gain, self.params.bypass.value(), &self.status);
         ProcessStatus::Normal
-    }
-}
-
-fn handle_event(player: &mut ClipPlayer, event: NoteEvent<()>) {
-    match event {
-        NoteEvent::NoteOn { key: Key::Number(k), velocity, .. } => player.note_on(k, velocity),
-        NoteEvent::NoteOff { key: Key::Number(k), .. } | NoteEvent::Choke { key: Key::Number(k), .. } => player.note_off(k),
-        NoteEvent::NoteOff { key: Key::Wildcard, .. } | NoteEvent::Choke { key: Key::Wildcard, .. } => player.release_all(),
-        _ => {}
     }
 }
 
