@@ -5,6 +5,8 @@
 pub mod assets;
 pub mod clip;
 pub mod convert;
+#[cfg(feature = "neural")]
+pub mod neural;
 pub mod rt;
 pub mod spatial;
 pub mod synth;

@@ -155,6 +155,18 @@ const ASSETS: &[Asset] = &[
         licence: "free to use with citation (MIT Media Lab)",
         citation: "Gardner & Martin, HRTF Measurements of a KEMAR Dummy-Head Microphone, MIT Media Lab Technical Report #280 (1994)",
     },
+    Asset {
+        file: "librivox-0870.wav",
+        parts: &[(
+            Package { registry: Registry::Debian, name: "pocketsphinx-testdata", version: "0.8+5prealpha+1-15" },
+            "usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
+        )],
+        sha256: "b0557cf95c974d930577e58e46b7f068c432a6e3afcc286563d88922b2a5315c",
+        published_sha256: None,
+        convert: Convert::Copy,
+        licence: "public domain (LibriVox recording)",
+        citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
+    },
 ];
 
 /// The English Kokoro voices (American and British, female and male), from kokoro-js.

@@ -27,8 +27,9 @@ pub fn test(args: &[String]) -> Result<(), String> {
         return Err(format!("`cargo xtask test` takes no arguments (got {a:?})"));
     }
     let total = Instant::now();
-    // Engine and glue unit tests (debug, dependencies optimised).
-    run("unit tests", cargo().args(["test", "-p", "voirs-shared", "-p", "voirs-kit"]))?;
+    // Engine and glue unit tests (debug, dependencies optimised), with the neural models: their
+    // parity tests need `cargo xtask models` and say so when skipped (CI makes that an error).
+    run("unit tests", cargo().args(["test", "-p", "voirs-shared", "-p", "voirs-kit", "--features", "voirs-shared/neural"]))?;
     // The tooling's own tests (model fetching, hashing), in the profile xtask already runs in.
     run("xtask tests", cargo().args(["test", "--release", "-p", "xtask"]))?;
     // The bundles the host tests load: release for users, debug + allocation guard for the proof.

@@ -1,0 +1,42 @@
+//! Neural models in candle, loaded from the safetensors files `cargo xtask models` installs.
+//! Inference allocates (candle does per op), so it runs on the inference pool
+//! (`rt::pool`), never on the audio thread.
+
+pub mod vad;
+
+/// Why a model could not be loaded or run, in words a user can act on.
+#[derive(Debug)]
+pub enum ModelError {
+    Missing { path: std::path::PathBuf },
+    Format { path: std::path::PathBuf, reason: String },
+    Run(candle_core::Error),
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelError::Missing { path } => {
+                write!(f, "model file {} is missing; run `cargo xtask models` to fetch the models", path.display())
+            }
+            ModelError::Format { path, reason } => write!(f, "model file {} is not usable: {reason}", path.display()),
+            ModelError::Run(e) => write!(f, "model inference failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+impl From<candle_core::Error> for ModelError {
+    fn from(e: candle_core::Error) -> Self {
+        ModelError::Run(e)
+    }
+}
+
+/// Loads every tensor of a safetensors file onto the CPU.
+pub(crate) fn load_tensors(path: &std::path::Path) -> Result<std::collections::HashMap<String, candle_core::Tensor>, ModelError> {
+    if !path.exists() {
+        return Err(ModelError::Missing { path: path.to_owned() });
+    }
+    candle_core::safetensors::load(path, &candle_core::Device::Cpu)
+        .map_err(|e| ModelError::Format { path: path.to_owned(), reason: e.to_string() })
+}
