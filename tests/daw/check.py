@@ -60,6 +60,17 @@ def read_wav(path):
     return rate, [list(s[c::ch]) for c in range(ch)]
 
 
+def read_vlq(d, i):
+    """A MIDI variable-length quantity at d[i]: (value, index after it)."""
+    value = 0
+    while True:
+        b = d[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value, i
+
+
 def read_smf_notes(path, rate):
     """Note-on/off pairs of a Standard MIDI File as (key, on_sample, off_sample, velocity)."""
     with open(path, 'rb') as f:
@@ -78,37 +89,19 @@ def read_smf_notes(path, rate):
         i += 8
         tick, status = 0, 0
         while i < end:
-            delta = 0
-            while True:
-                b = d[i]
-                i += 1
-                delta = (delta << 7) | (b & 0x7F)
-                if not b & 0x80:
-                    break
+            delta, i = read_vlq(d, i)
             tick += delta
             if d[i] & 0x80:
                 status = d[i]
                 i += 1
             if status == 0xFF:
                 mtype = d[i]
-                ln, i = 0, i + 1
-                while True:
-                    b = d[i]
-                    i += 1
-                    ln = (ln << 7) | (b & 0x7F)
-                    if not b & 0x80:
-                        break
+                ln, i = read_vlq(d, i + 1)
                 if mtype == 0x51:
                     events.append((tick, 0, 'tempo', int.from_bytes(d[i:i + 3], 'big'), 0))
                 i += ln
             elif status in (0xF0, 0xF7):
-                ln = 0
-                while True:
-                    b = d[i]
-                    i += 1
-                    ln = (ln << 7) | (b & 0x7F)
-                    if not b & 0x80:
-                        break
+                ln, i = read_vlq(d, i)
                 i += ln
             else:
                 kind = status & 0xF0
