@@ -37,3 +37,40 @@ fn silero_vad_matches_the_reference_within_0_01_on_librivox_speech() {
     // The clip is read speech with pauses: the test covers both classes, not one.
     assert!(expected.iter().any(|p| *p < 0.2) && expected.iter().any(|p| *p > 0.8));
 }
+
+/// The VAD as the plugins run it: chunks submitted to the shared inference pool through a
+/// lookahead runner, results collected in order. Offline (waiting) it must give exactly the
+/// probabilities of the direct stream: scheduling never changes a result.
+#[test]
+fn silero_vad_through_the_inference_pool_equals_the_direct_stream() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use voirs_shared::rt::lookahead::Lookahead;
+    use voirs_shared::rt::pool::{Pool, models};
+    let (Some(weights), Some(clip)) = (model_file(vad::FILE), model_file("librivox-0870.wav")) else { return };
+    let audio = voirs_shared::wav::read(&clip).unwrap();
+    let chunks: Vec<Vec<f32>> = audio.channels[0].chunks_exact(vad::CHUNK).take(60).map(|c| c.to_vec()).collect();
+    let model = models::shared("silero_vad_16k", || SileroVad::load(&weights)).unwrap();
+    let again = models::shared("silero_vad_16k", || SileroVad::load(&weights)).unwrap();
+    assert!(Arc::ptr_eq(&model, &again), "one loaded copy per process");
+    let mut direct = VadStream::new().unwrap();
+    let want: Vec<f32> = chunks.iter().map(|c| direct.push(&model, c).unwrap()).collect();
+
+    let pool = Pool::new("vad-test", 2);
+    let worker_model = model.clone();
+    let mut stream = VadStream::new().unwrap();
+    let mut la = Lookahead::new(&pool, vad::CHUNK, 2, move |chunk: Vec<f32>| stream.push(&worker_model, &chunk).unwrap());
+    let mut got = Vec::new();
+    for (k, chunk) in chunks.iter().enumerate() {
+        la.submit(chunk.clone()).ok().expect("lane has room: results are collected as they are due");
+        if k >= 2 {
+            got.push(la.take_wait(k as u64 - 2, Duration::from_secs(10), drop).expect("offline waits"));
+        }
+    }
+    for k in chunks.len() - 2..chunks.len() {
+        got.push(la.take_wait(k as u64, Duration::from_secs(10), drop).unwrap());
+    }
+    assert_eq!(la.late(), 0);
+    assert_eq!(got, want, "bit-identical through the pool");
+    assert_eq!(la.latency_samples(), 2 * vad::CHUNK);
+}
