@@ -1,5 +1,5 @@
 //! Process-wide inference pool. Every plugin instance that runs a model gets a [`Lane`]: a job
-//! ring and a result ring, like [`Worker`](super::worker::Worker), but the threads behind all
+//! ring and a result ring, but the threads behind all
 //! lanes are one capped pool, so ten instances on a 4-core machine do not start ten inference
 //! threads. A lane's jobs are run one at a time, in order. The audio thread only pushes, pops and
 //! unparks: no lock, no allocation, no wait.
