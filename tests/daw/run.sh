@@ -84,9 +84,26 @@ render() {
 # export_snapshots NAME: render the "unity" and "gain" snapshots to unity.wav and gain.wav.
 export_snapshots() {
   local name=$1 dir="$OUT/$1" snap
+  local attempt rc
   for snap in unity gain; do
-    ardour7-export -b float -o "$dir/$snap.wav" "$dir/session" "$snap" > "$dir/export-$snap.log" 2>&1 || {
-      cat "$dir/export-$snap.log"; echo "FAIL $name: export of snapshot $snap failed"; return 1; }
+    # ardour7-export 7.3 sometimes corrupts its own heap while tearing down the export channels
+    # and aborts in glibc ("double free or corruption", "free(): invalid next size"). Measured
+    # here: 5 aborts in 50 exports of a session with no plugin at all, 2 in 40 with a VoiRS
+    # plugin, always with the same stack (PortExportChannel::~PortExportChannel). Only that
+    # abort is retried, at most twice, and each retry is recorded in results.txt.
+    for attempt in 1 2 3; do
+      rm -f "$dir/$snap.wav"
+      rc=0
+      ardour7-export -b float -o "$dir/$snap.wav" "$dir/session" "$snap" > "$dir/export-$snap.log" 2>&1 || rc=$?
+      [ $rc = 0 ] && break
+      if [ $attempt -lt 3 ] && [ $rc = 134 ] \
+        && grep -qE 'double free or corruption|free\(\): invalid|munmap_chunk\(\): invalid|malloc\(\)' "$dir/export-$snap.log"; then
+        echo "   ardour7-export aborted in its heap teardown ($(tail -c 80 "$dir/export-$snap.log" | tr -d '\n')); retrying"
+        echo "$name.ardour_export_abort_retry_$snap=$attempt" >> "$RESULTS"
+        continue
+      fi
+      cat "$dir/export-$snap.log"; echo "FAIL $name: export of snapshot $snap failed (exit $rc)"; return 1
+    done
     [ -s "$dir/$snap.wav" ] || { echo "FAIL $name: export of snapshot $snap wrote nothing"; return 1; }
   done
 }
