@@ -24,6 +24,9 @@ fn proc_status_kib(field: &str) -> Option<u64> {
 pub fn bench(args: &[String]) -> Result<(), String> {
     let a = Args::parse(args, &["seconds"], &[])?;
     let seconds: f64 = a.number("seconds")?.unwrap_or(10.0);
+    if a.positional.iter().any(|p| p == "models") {
+        return crate::bench_models::bench_models();
+    }
     let names: Vec<String> = if a.positional.is_empty() {
         bundles::PLUGINS.iter().map(|p| p.package.to_owned()).collect()
     } else {
@@ -63,7 +66,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         );
     }
     println!("peak MiB: the benchmark process's peak resident memory (VmHWM); plugin MiB: minus the host before loading the bundle");
-    if failed.is_empty() { Ok(()) } else { Err(format!("benchmark failed for {}", failed.join(", "))) }
+    if !failed.is_empty() {
+        return Err(format!("benchmark failed for {}", failed.join(", ")));
+    }
+    if a.positional.is_empty() { crate::bench_models::bench_models() } else { Ok(()) }
 }
 
 /// A 1 s speech-like clip (a gliding harmonic tone with a syllable envelope) for the Speech Track.

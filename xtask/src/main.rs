@@ -3,6 +3,7 @@
 //! in-process CLAP host the host tests use (`voirs-tests`).
 
 mod bench;
+mod bench_models;
 mod bundle;
 mod cli;
 mod render;
@@ -39,8 +40,9 @@ Playing (offline, through the CLAP host)
   render <plugin> (--in in.wav | --midi in.mid) --out out.wav
          [--sr N] [--block N] [--param id=text ...] [--state FILE] [--seconds N] [--keep-latency]
   save-state <plugin> --out FILE [--param id=text ...] [--field name=value ...]
-  bench [plugin...] [--seconds N]               real-time factor (48 kHz, blocks 64 and 512),
-                                                latency and peak memory per plugin
+  bench [plugin...|models] [--seconds N]        real-time factor (48 kHz, blocks 64 and 512),
+                                                latency and peak memory per plugin; then each
+                                                neural model's load time, cost and memory
 
 <plugin> is a .clap path, a package (voirs-singer), a short name (singer) or a CLAP id; short
 names load from target/bundled (or $VOIRS_BUNDLE_DIR).";
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         "models" => models::models(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
+        "bench-model" => bench_models::bench_model(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod crepe;
+pub mod speaker;
 pub mod vad;
 
 /// Why a model could not be loaded or run, in words a user can act on.
