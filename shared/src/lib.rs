@@ -2,6 +2,7 @@
 //! every plugin, the offline renderer and the benchmarks use. It never depends on the plugin
 //! framework, so every engine here is testable as a plain library.
 
+pub mod analysis;
 pub mod assets;
 pub mod clip;
 pub mod convert;

@@ -141,3 +141,20 @@ fn pool_hand_off_does_not_allocate_on_the_submitting_thread() {
 fn the_checker_sees_a_deliberate_allocation() {
     assert_eq!(allocations_in(|| drop(std::hint::black_box(vec![1u8; 16]))), 2, "one alloc, one free");
 }
+
+#[test]
+fn pitch_tracker_does_not_allocate() {
+    use voirs_shared::analysis::pitch::PitchTracker;
+    for sr in [8_000.0f32, 48_000.0, 384_000.0] {
+        let mut t = PitchTracker::new(sr, 60.0, 1000.0);
+        let input: Vec<f32> = (0..sr as usize / 2).map(|i| (std::f32::consts::TAU * 150.0 * i as f32 / sr).sin()).collect();
+        let mut estimates = 0;
+        let n = allocations_in(|| {
+            for &x in &input {
+                estimates += t.push(x) as usize;
+            }
+        });
+        assert_eq!(n, 0, "{sr} Hz: the tracker allocated {n} times");
+        assert!(estimates > 100 && t.latest().voiced && (t.latest().f0 - 150.0).abs() < 0.5, "{sr} Hz: {:?}", t.latest());
+    }
+}

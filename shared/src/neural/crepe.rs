@@ -36,7 +36,7 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// Pitch bins of the classifier.
 pub const BINS: usize = 360;
 /// Cents (relative to 10 Hz) of bin 0, and the bin spacing.
-pub const CENTS_OFFSET: f64 = 1997.379_408_437_619_1;
+pub const CENTS_OFFSET: f64 = 1_997.379_408_437_619;
 pub const CENTS_PER_BIN: f64 = 20.0;
 /// torchcrepe's BatchNorm epsilon (the float32 value of 1e-3).
 const BN_EPS: f64 = 0.001_000_000_047_497_451_3;
