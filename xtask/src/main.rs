@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod render;
 mod models;
+mod onnx_fold;
 mod suite;
 
 use std::process::ExitCode;

