@@ -158,3 +158,24 @@ fn pitch_tracker_does_not_allocate() {
         assert!(estimates > 100 && t.latest().voiced && (t.latest().f0 - 150.0).abs() < 0.5, "{sr} Hz: {:?}", t.latest());
     }
 }
+
+#[test]
+fn pitch_shifter_does_not_allocate() {
+    use voirs_shared::convert::psola::Psola;
+    for sr in [8_000.0f32, 48_000.0, 384_000.0] {
+        let mut p = Psola::new(2, sr);
+        let n = sr as usize / 2;
+        let mut l: Vec<f32> = (0..n).map(|i| (std::f32::consts::TAU * 150.0 * i as f32 / sr).sin() * 0.5).collect();
+        let mut r = l.clone();
+        let mut count = 0;
+        for semitones in [7.0f32, -12.0, 24.0, 0.0] {
+            p.set_semitones(semitones);
+            count += allocations_in(|| {
+                for (a, b) in l.chunks_mut(97).zip(r.chunks_mut(97)) {
+                    p.process(&mut [a, b]);
+                }
+            });
+        }
+        assert_eq!(count, 0, "{sr} Hz: the shifter allocated {count} times");
+    }
+}

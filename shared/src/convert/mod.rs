@@ -3,6 +3,8 @@
 //! formant and timbre stages land, each frame passes at unity: the plugin is already
 //! latency-correct and the stages slot in behind this interface.
 
+pub mod psola;
+
 use crate::rt::framer::{FrameProcessor, Framer, frame_len_for};
 
 /// Nominal analysis frame: ~10 ms, enough for pitch periods down to 100 Hz.
