@@ -62,5 +62,5 @@ fn allocation_in_process_aborts_and_the_guarded_build_runs() {
     let good = probe(&guarded);
     let stdout = String::from_utf8_lossy(&good.stdout);
     assert!(good.status.success(), "guarded build failed: {:?}\n{}", good.status, String::from_utf8_lossy(&good.stderr));
-    assert!(stdout.contains("finite=true") && stdout.contains("latency=512"), "guarded render summary: {stdout}");
+    assert!(stdout.contains("finite=true") && stdout.contains("latency=480"), "guarded render summary: {stdout}");
 }

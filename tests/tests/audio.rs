@@ -29,7 +29,8 @@ fn latency_truth(spec: PluginSpec) {
     let mut n = active_neutral(spec, SR, &schedule, "latency");
     let latency = n.instance.latency() as usize;
     eprintln!("{}: reported latency {latency} at 48 kHz", spec.package);
-    let expected = if spec.package == CONVERTER.package { 512 } else { 0 };
+    // The converter's pitch shifter: 10 ms.
+    let expected = if spec.package == CONVERTER.package { 480 } else { 0 };
     assert_eq!(latency, expected, "reported latency at 48 kHz");
     let frames = SR as usize / 2;
     let m = material(spec, in_channels(&n), frames, 11);
@@ -91,8 +92,9 @@ fn rates_and_blocks(spec: PluginSpec) {
             n.instance.activate(sr as f64, 1, schedule.max_block() as u32).unwrap();
             let latency = n.instance.latency() as usize;
             if spec.package == CONVERTER.package {
-                let want = voirs_shared::rt::framer::frame_len_for(sr as f32, voirs_shared::convert::FRAME_MS);
-                assert_eq!(latency, want, "{what}: converter latency is its frame");
+                let want = voirs_shared::convert::latency_for(sr as f32);
+                assert_eq!(latency, want, "{what}: converter latency is its shifter's 10 ms");
+                assert_eq!(want, (sr as usize + 50) / 100);
             }
             let frames = (sr as usize / 4).max(3 * 8192 + latency);
             let m = material(spec, in_channels(&n), frames, sr as u64);

@@ -158,7 +158,7 @@ mod daw_and_gui {
     #[test]
     fn ardour_renders_converter() {
         if let Some(r) = ardour("converter", "voirs-converter") {
-            assert_transparent_effect(&r, 2, 512.0);
+            assert_transparent_effect(&r, 2, 480.0);
         }
     }
 

@@ -23,8 +23,9 @@ fn reference_path(spec: PluginSpec) -> PathBuf {
     workspace_root().join("tests/reference").join(format!("{}.wav", spec.package))
 }
 
-/// The seeded render: −3 dB output gain everywhere, the Singer with its own envelope, the
-/// Spatializer in its mono-in layout, the Speech Track with a generated clip.
+/// The seeded render: −3 dB output gain everywhere, the Converter shifting a gliding voice by
+/// +5 st 10 ct, the Singer with its own envelope, the Spatializer in its mono-in layout, the
+/// Speech Track with a generated clip.
 fn seeded_render(spec: PluginSpec) -> Vec<Vec<f32>> {
     let scratch = Scratch::new(&format!("reference-{}", spec.short));
     let mut p = instance(spec);
@@ -40,9 +41,18 @@ fn seeded_render(spec: PluginSpec) -> Vec<Vec<f32>> {
         let clip = write_clip(&scratch.0, SR, 0.15, 3);
         set_clip(&mut p, &clip);
     }
+    if spec.package == CONVERTER.package {
+        p.set_param_text_by_name("pitch", "5").unwrap();
+        p.set_param_text_by_name("cents", "10").unwrap();
+    }
     p.activate(SR as f64, 1, 256).unwrap();
     let ch = p.activation().unwrap().in_channels;
-    let m = material(spec, ch, FRAMES, 1234);
+    let mut m = material(spec, ch, FRAMES, 1234);
+    if spec.package == CONVERTER.package {
+        use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, track, voice};
+        let v = voice(SR as f64, &track::glide(SR as f64, FRAMES as f64 / SR as f64, 120.0, 180.0), &Envelope::new(&MALE_AH), 0.5);
+        m.input = Some(vec![v; ch]);
+    }
     render(&mut p, &m, &Schedule::Fixed(256))
 }
 

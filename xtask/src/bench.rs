@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: for each plugin, the real-time factor at 48 kHz with 64- and 512-sample
+//! `cargo xtask bench`: for each plugin (effects play a synthetic voice), the real-time factor at 48 kHz with 64- and 512-sample
 //! blocks, the reported latency, and peak memory. Each plugin runs in a fresh child process so
 //! its peak memory is not mixed with another plugin's.
 
@@ -8,7 +8,6 @@ use std::process::Command;
 use std::time::Instant;
 use voirs_shared::wav::{self, Audio};
 use voirs_tests::render::TimedEvent;
-use voirs_tests::signal::Rng;
 use voirs_tests::{Bundle, Instance, RenderMode, bundles, state};
 
 const SAMPLE_RATE: f64 = 48_000.0;
@@ -22,29 +21,37 @@ fn proc_status_kib(field: &str) -> Option<u64> {
 }
 
 pub fn bench(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["seconds"], &[])?;
+    let a = Args::parse(args, &["seconds", "param"], &[])?;
     let seconds: f64 = a.number("seconds")?.unwrap_or(10.0);
     if a.positional.iter().any(|p| p == "models") {
         return crate::bench_models::bench_models();
     }
-    let names: Vec<String> = if a.positional.is_empty() {
-        bundles::PLUGINS.iter().map(|p| p.package.to_owned()).collect()
+    // (label, plugin, parameter settings): every plugin at its defaults, and the converter
+    // while it shifts (its default is no shift, which bypasses the grains).
+    let runs: Vec<(String, String, Vec<String>)> = if a.positional.is_empty() {
+        let mut r: Vec<_> = bundles::PLUGINS.iter().map(|p| (p.package.to_owned(), p.package.to_owned(), Vec::new())).collect();
+        r.insert(1, ("voirs-converter +7 st".into(), "voirs-converter".into(), vec!["pitch=7".into()]));
+        r.insert(2, ("voirs-converter -12 st".into(), "voirs-converter".into(), vec!["pitch=-12".into()]));
+        r
     } else {
-        a.positional.clone()
+        a.positional.iter().map(|n| (n.clone(), n.clone(), a.values("param").iter().map(|s| s.to_string()).collect())).collect()
     };
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     println!("{seconds} s of audio at {SAMPLE_RATE} Hz per run; RTF = processing time / audio time (lower is faster)");
-    println!("{:<20} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
+    println!("{:<24} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
     let mut failed = Vec::new();
-    for name in &names {
-        let out = Command::new(&exe)
-            .args(["bench-one", name, "--seconds", &seconds.to_string()])
-            .output()
+    for (label, name, params) in &runs {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["bench-one", name, "--seconds", &seconds.to_string()]);
+        for p in params {
+            cmd.args(["--param", p]);
+        }
+        let out = cmd.output()
             .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
         if !out.status.success() {
-            println!("{name:<20} FAILED ({})", out.status);
+            println!("{label:<24} FAILED ({})", out.status);
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-            failed.push(name.clone());
+            failed.push(label.clone());
             continue;
         }
         let text = String::from_utf8_lossy(&out.stdout);
@@ -56,8 +63,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         };
         let latency = get("latency");
         println!(
-            "{:<20} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
-            name,
+            "{:<24} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
+            label,
             format!("{latency} ({:.2} ms)", latency / SAMPLE_RATE * 1000.0),
             get("rtf64"),
             get("rtf512"),
@@ -114,7 +121,10 @@ fn bench_notes(frames: usize) -> Vec<TimedEvent> {
 /// buffers, so the measurement holds the plugin's work and nothing of a whole-file render.
 fn run(p: &mut Instance, frames: usize, block: usize, events: &[TimedEvent]) -> Result<f64, String> {
     let act = p.activation().ok_or("not active")?;
-    let mut rng = Rng::new(7);
+    // Effects get a voice (what they are for: the converter only shifts voiced sound), a
+    // harmonic glide 100 → 200 Hz with vowel formants, repeated each second.
+    use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, track, voice};
+    let second = voice(SAMPLE_RATE, &track::glide(SAMPLE_RATE, 1.0, 100.0, 200.0), &Envelope::new(&MALE_AH), 0.5);
     let mut ins = vec![vec![0.0f32; block]; act.in_channels];
     let mut outs = vec![vec![0.0f32; block]; act.out_channels];
     let mut block_events = Vec::with_capacity(64);
@@ -124,7 +134,7 @@ fn run(p: &mut Instance, frames: usize, block: usize, events: &[TimedEvent]) -> 
     while start < frames {
         let n = block.min(frames - start);
         for ch in &mut ins {
-            ch[..n].iter_mut().for_each(|s| *s = 0.25 * rng.bipolar());
+            ch[..n].iter_mut().enumerate().for_each(|(i, s)| *s = second[(start + i) % second.len()]);
         }
         block_events.clear();
         while next < events.len() && (events[next].time as usize) < start + n {
@@ -144,7 +154,7 @@ fn run(p: &mut Instance, frames: usize, block: usize, events: &[TimedEvent]) -> 
 }
 
 pub fn bench_one(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["seconds"], &[])?;
+    let a = Args::parse(args, &["seconds", "param"], &[])?;
     let name = a.positional.first().ok_or("bench-one needs a plugin")?;
     let seconds: f64 = a.number("seconds")?.unwrap_or(10.0);
     let frames = (seconds * SAMPLE_RATE) as usize;
@@ -156,6 +166,10 @@ pub fn bench_one(args: &[String]) -> Result<(), String> {
     let mut line = String::new();
     for block in BLOCKS {
         let mut p = bundle.instantiate_first().map_err(|e| e.to_string())?;
+        for kv in a.values("param") {
+            let (id, text) = crate::cli::key_value(kv)?;
+            p.set_param_text_by_name(id, text).map_err(|e| e.to_string())?;
+        }
         let takes_notes = !p.note_ports(true).map_err(|e| e.to_string())?.is_empty();
         if p.param("clip").is_err() && state_has_field(&mut p, "clip")? {
             let clip = bench_clip(&tmp)?;

@@ -20,6 +20,10 @@ const MIGRATIONS: &[Migration] = &[];
 pub struct ConverterParams {
     #[id = "bypass"]
     pub bypass: BoolParam,
+    #[id = "pitch"]
+    pub pitch: IntParam,
+    #[id = "cents"]
+    pub cents: FloatParam,
     #[id = "out_gain"]
     pub out_gain: FloatParam,
     #[persist = "schema"]
@@ -28,7 +32,18 @@ pub struct ConverterParams {
 
 impl Default for ConverterParams {
     fn default() -> Self {
-        Self { bypass: voirs_kit::bypass_param(), out_gain: voirs_kit::out_gain_param(), schema: std::sync::Mutex::new(STATE_SCHEMA) }
+        Self {
+            bypass: voirs_kit::bypass_param(),
+            pitch: IntParam::new("Pitch", 0, IntRange::Linear { min: -24, max: 24 })
+                .with_unit(" st")
+                .with_value_to_string(Arc::new(|v| if v > 0 { format!("+{v}") } else { v.to_string() })),
+            cents: FloatParam::new("Fine", 0.0, FloatRange::Linear { min: -100.0, max: 100.0 })
+                .with_step_size(0.1)
+                .with_unit(" ct")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            out_gain: voirs_kit::out_gain_param(),
+            schema: std::sync::Mutex::new(STATE_SCHEMA),
+        }
     }
 }
 
@@ -69,11 +84,18 @@ impl voirs_kit::editor::Panel for Panel {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
-        ui.horizontal(|ui| {
+        egui::Grid::new("converter-params").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            ui.label("Pitch");
+            ui.add(widgets::ParamSlider::for_param(&self.params.pitch, setter));
+            ui.end_row();
+            ui.label("Fine");
+            ui.add(widgets::ParamSlider::for_param(&self.params.cents, setter));
+            ui.end_row();
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
+            ui.end_row();
         });
-        ui.weak("Conversion stages arrive with the converter engine; audio passes at unity with the analysis latency.");
+        ui.weak("Pitch moves the voice and keeps its formants (10 ms). Formant, reference voice and correction come next.");
     }
 }
 
@@ -108,7 +130,9 @@ impl Plugin for VoiceConverter {
 
     fn activate(&mut self, layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
-        let converter = ConverterEngine::new(channels, config.sample_rate);
+        let mut converter = ConverterEngine::new(channels, config.sample_rate);
+        converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
+        converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
         self.engine = Some(Engine { converter, io });
@@ -118,6 +142,7 @@ impl Plugin for VoiceConverter {
 
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
+            e.converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
             e.converter.reset();
             e.io.reset(self.params.bypass.value());
         }
@@ -129,6 +154,7 @@ impl Plugin for VoiceConverter {
         std::hint::black_box(vec![0.0f32; 64]);
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
         let converter = &mut e.converter;
+        converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
         e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
         ProcessStatus::Normal
     }

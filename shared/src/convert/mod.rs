@@ -1,47 +1,47 @@
-//! Voice conversion engine. It works on fixed frames fed by [`Framer`](crate::rt::framer::Framer),
-//! which gives the engine one frame of lookahead and the plugin its latency. Until the pitch,
-//! formant and timbre stages land, each frame passes at unity: the plugin is already
-//! latency-correct and the stages slot in behind this interface.
+//! Voice conversion engine. Today: pitch shifting that keeps the formants (TD-PSOLA, `psola`),
+//! linked across channels, with a constant 10 ms latency. Formant, reference-voice and
+//! correction stages are added behind the same interface.
 
 pub mod psola;
 
-use crate::rt::framer::{FrameProcessor, Framer, frame_len_for};
+use psola::Psola;
 
-/// Nominal analysis frame: ~10 ms, enough for pitch periods down to 100 Hz.
-pub const FRAME_MS: f32 = 10.0;
-
-pub struct Converter;
-
-impl FrameProcessor for Converter {
-    fn process_frame(&mut self, input: &[Vec<f32>], output: &mut [Vec<f32>]) {
-        for (i, o) in input.iter().zip(output.iter_mut()) {
-            o.copy_from_slice(i);
-        }
-    }
+/// The engine's input-to-output delay at `sample_rate` (what the plugin reports).
+pub fn latency_for(sample_rate: f32) -> usize {
+    psola::latency_for(sample_rate)
 }
 
-/// The converter with its framing: what the plugin owns per activation.
+/// The converter as the plugin owns it per activation.
 pub struct ConverterEngine {
-    framer: Framer,
-    converter: Converter,
+    psola: Psola,
 }
 
 impl ConverterEngine {
     pub fn new(channels: usize, sample_rate: f32) -> Self {
-        Self { framer: Framer::new(channels, frame_len_for(sample_rate, FRAME_MS)), converter: Converter }
+        Self { psola: Psola::new(channels, sample_rate) }
     }
 
     /// Samples between an input sample and its converted output.
     pub fn latency_samples(&self) -> usize {
-        self.framer.latency_samples()
+        self.psola.latency_samples()
+    }
+
+    /// Pitch shift: whole semitones plus cents. Glides to a new value over ~10 ms.
+    pub fn set_pitch(&mut self, semitones: f32, cents: f32) {
+        self.psola.set_semitones(semitones + cents / 100.0);
+    }
+
+    /// Jumps to the current settings at once (after activation, before the first block).
+    pub fn settle(&mut self) {
+        self.psola.settle();
     }
 
     /// Converts a block in place (any length).
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        self.framer.process_block(channels, &mut self.converter);
+        self.psola.process(channels);
     }
 
     pub fn reset(&mut self) {
-        self.framer.reset();
+        self.psola.reset();
     }
 }

@@ -41,6 +41,11 @@ const MARKS: usize = 512;
 const WINDOW_TABLE: usize = 1024;
 const HISTORY: usize = 64;
 
+/// The shifter's latency at `sample_rate`, in samples.
+pub fn latency_for(sample_rate: f32) -> usize {
+    (LATENCY_S * sample_rate as f64).round() as usize
+}
+
 /// Level make-up for a ratio: shifted output loses level as grains overlap with partial
 /// coherence (up) or leave gaps (down), measured at about 0.19 dB per semitone up to an octave
 /// on a steady voice (`shifting_keeps_the_level_within_1_5_db`); compensated at that rate,
@@ -108,7 +113,7 @@ pub struct Psola {
 impl Psola {
     pub fn new(channels: usize, sample_rate: f32) -> Self {
         let max_period = (sample_rate / FMIN) as f64;
-        let latency = (LATENCY_S * sample_rate as f64).round() as i64;
+        let latency = latency_for(sample_rate) as i64;
         let ring = (latency as usize + 3 * max_period as usize + 64).next_power_of_two();
         let mut window = [0.0f32; WINDOW_TABLE + 2];
         for (i, w) in window.iter_mut().enumerate() {

@@ -1,0 +1,95 @@
+//! The Voice Converter as a host drives it: its pitch controls move a voice by the asked amount
+//! with the latency it reports, in stereo, at any block schedule, and automation glides
+//! without breaking the output.
+
+mod common;
+
+use common::*;
+use voirs_shared::analysis::pitch::PitchTracker;
+use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, track, voice};
+use voirs_tests::render::Schedule;
+
+const SR: u32 = 48_000;
+
+/// Median |cents| of the output's F0 against the input's true F0 × 2^(shift/1200), over voiced
+/// estimates after 100 ms, with the input aligned by the reported latency.
+fn median_error(out: &[f32], f0: &[f64], latency: usize, shift_cents: f64) -> f64 {
+    let est = PitchTracker::analyse(SR as f32, out, 60.0, 2000.0);
+    let ratio = 2f64.powf(shift_cents / 1200.0);
+    let mut errs: Vec<f64> = est
+        .iter()
+        .filter(|(at, e)| e.voiced && *at > 0.1 * SR as f64)
+        .filter_map(|(at, e)| {
+            let src = (*at as isize).checked_sub(latency as isize)?;
+            let want = f0.get(src as usize)? * ratio;
+            Some((1200.0 * (e.f0 as f64 / want).log2()).abs())
+        })
+        .collect();
+    assert!(errs.len() > 100, "too few voiced estimates: {}", errs.len());
+    errs.sort_by(f64::total_cmp);
+    errs[errs.len() / 2]
+}
+
+fn shifted(pitch: &str, cents: &str, f0: &[f64], schedule: &Schedule) -> (Vec<Vec<f32>>, usize) {
+    let mut p = instance(CONVERTER);
+    p.set_param_text_by_name("pitch", pitch).unwrap();
+    p.set_param_text_by_name("cents", cents).unwrap();
+    p.activate(SR as f64, 1, schedule.max_block() as u32).unwrap();
+    let latency = p.latency() as usize;
+    let x = voice(SR as f64, f0, &Envelope::new(&MALE_AH), 0.5);
+    let input = vec![x.clone(), x];
+    let out = p.render(Some(&input), f0.len(), &[], schedule).unwrap();
+    (out, latency)
+}
+
+#[test]
+fn pitch_and_fine_move_a_gliding_voice_by_the_asked_interval() {
+    let f0 = track::glide(SR as f64, 1.0, 110.0, 220.0);
+    for (pitch, cents, total) in [("7", "0", 700.0), ("-5", "0", -500.0), ("0", "50", 50.0), ("12", "-25", 1175.0)] {
+        let (out, latency) = shifted(pitch, cents, &f0, &Schedule::Fixed(256));
+        assert_eq!(latency, 480, "the latency does not depend on the shift");
+        let e = median_error(&out[0], &f0, latency, total);
+        eprintln!("converter pitch {pitch} st, fine {cents} ct: median F0 error {e:.2} cents");
+        assert!(e <= 5.0, "pitch {pitch}, fine {cents}: median error {e:.2} cents");
+        // Both channels carry the same (linked) conversion.
+        assert_eq!(out[0], out[1], "stereo channels of a mono-compatible input stay identical");
+    }
+}
+
+#[test]
+fn the_shift_is_the_same_whatever_the_block_schedule() {
+    let f0 = vec![140.0; SR as usize / 2];
+    let (a, _) = shifted("4", "0", &f0, &Schedule::Fixed(512));
+    let (b, _) = shifted("4", "0", &f0, &Schedule::Fixed(1));
+    let (c, _) = shifted("4", "0", &f0, &Schedule::varying());
+    assert_bits_equal("block 1 vs 512", &b, &a);
+    assert_bits_equal("varying vs 512", &c, &a);
+}
+
+#[test]
+fn automated_pitch_glides_without_breaking_the_output() {
+    use voirs_tests::render::TimedEvent;
+    let mut p = instance(CONVERTER);
+    p.activate(SR as f64, 1, 512).unwrap();
+    let id = p.param("pitch").unwrap().id;
+    // Pitch automation stepping through -12 … +12 every 50 ms, as a host sends it.
+    let frames = SR as usize;
+    let events: Vec<TimedEvent> = (0..20)
+        .map(|k| {
+            let st = -12 + (k * 24 / 19) as i32;
+            // Stepped parameters count steps at the host: 0 = -24 st.
+            TimedEvent::param(k as u64 * 2400, id, (st + 24) as f64)
+        })
+        .collect();
+    let f0 = vec![150.0; frames];
+    let x = voice(SR as f64, &f0, &Envelope::new(&MALE_AH), 0.5);
+    let out = p.render(Some(&[x.clone(), x.clone()]), frames, &events, &Schedule::Fixed(512)).unwrap();
+    assert_all_finite("automated pitch", &out);
+    let peak = peak_all(&out);
+    assert!(peak > 0.2 && peak < 1.0, "output peak {peak}");
+    // No sample-to-sample jump larger than the input's own largest step × 2 (no clicks).
+    let step = |s: &[f32]| s.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+    let (si, so) = (step(&x), step(&out[0]));
+    eprintln!("automated pitch: largest step in {si:.4}, out {so:.4}");
+    assert!(so <= 2.0 * si, "a jump of {so} against the input's {si}");
+}
