@@ -44,7 +44,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
     run(
         "host tests (allocation-guard bundles)",
         cargo()
-            .args(["test", "--release", "-p", "voirs-tests", "--test", "audio", "--test", "state", "--test", "plugin_info"])
+            .args(["test", "--release", "-p", "voirs-tests", "--test", "audio", "--test", "state", "--test", "plugin_info", "--test", "converter"])
             .env("VOIRS_BUNDLE_DIR", "target/bundled-guard")
             .env("VOIRS_GUARD_RUN", "1"),
     )?;
