@@ -31,9 +31,14 @@ fn median_error(out: &[f32], f0: &[f64], latency: usize, shift_cents: f64) -> f6
 }
 
 fn shifted(pitch: &str, cents: &str, f0: &[f64], schedule: &Schedule) -> (Vec<Vec<f32>>, usize) {
+    shifted_with(&[("pitch", pitch), ("cents", cents)], f0, schedule)
+}
+
+fn shifted_with(params: &[(&str, &str)], f0: &[f64], schedule: &Schedule) -> (Vec<Vec<f32>>, usize) {
     let mut p = instance(CONVERTER);
-    p.set_param_text_by_name("pitch", pitch).unwrap();
-    p.set_param_text_by_name("cents", cents).unwrap();
+    for (id, text) in params {
+        p.set_param_text_by_name(id, text).unwrap();
+    }
     p.activate(SR as f64, 1, schedule.max_block() as u32).unwrap();
     let latency = p.latency() as usize;
     let x = voice(SR as f64, f0, &Envelope::new(&MALE_AH), 0.5);
@@ -53,6 +58,42 @@ fn pitch_and_fine_move_a_gliding_voice_by_the_asked_interval() {
         assert!(e <= 5.0, "pitch {pitch}, fine {cents}: median error {e:.2} cents");
         // Both channels carry the same (linked) conversion.
         assert_eq!(out[0], out[1], "stereo channels of a mono-compatible input stay identical");
+    }
+}
+
+/// Spectral centroid (Hz) of `x` up to 5 kHz, from one long Hann-windowed DFT.
+fn centroid(x: &[f32]) -> f64 {
+    let n = x.len();
+    let bins = 2500;
+    let (mut num, mut den) = (0.0, 0.0);
+    for k in 1..bins {
+        let hz = k as f64 * 2.0;
+        let (mut re, mut im) = (0.0f64, 0.0f64);
+        for (i, v) in x.iter().enumerate().step_by(2) {
+            let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+            let ph = std::f64::consts::TAU * hz * i as f64 / SR as f64;
+            re += w * *v as f64 * ph.cos();
+            im += w * *v as f64 * ph.sin();
+        }
+        let p = re * re + im * im;
+        num += hz * p;
+        den += p;
+    }
+    num / den
+}
+
+#[test]
+fn formant_moves_the_timbre_and_keeps_the_pitch() {
+    let f0 = vec![120.0; SR as usize / 2];
+    let x = voice(SR as f64, &f0, &Envelope::new(&MALE_AH), 0.5);
+    let c_in = centroid(&x[4800..14_400]);
+    for (formant, lo, hi) in [("5", 1.15, 1.6), ("-5", 0.6, 0.87)] {
+        let (out, latency) = shifted_with(&[("formant", formant)], &f0, &Schedule::Fixed(256));
+        let e = median_error(&out[0], &f0, latency, 0.0);
+        let ratio = centroid(&out[0][4800 + latency..14_400 + latency]) / c_in;
+        eprintln!("converter formant {formant} st: F0 {e:.2} cents off, spectral centroid × {ratio:.3}");
+        assert!(e <= 5.0, "formant {formant}: the pitch moved by {e:.2} cents");
+        assert!((lo..=hi).contains(&ratio), "formant {formant}: centroid × {ratio:.3}, expected {lo}..{hi}");
     }
 }
 

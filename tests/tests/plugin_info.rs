@@ -12,6 +12,7 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
     if spec.package == CONVERTER.package {
         p.push(("pitch", "Pitch", "0 st"));
         p.push(("cents", "Fine", "0.0 ct"));
+        p.push(("formant", "Formant", "0.0 st"));
     }
     p.push(("out_gain", "Output Gain", "0.00 dB"));
     if spec.package == SINGER.package {

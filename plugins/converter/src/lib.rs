@@ -24,6 +24,8 @@ pub struct ConverterParams {
     pub pitch: IntParam,
     #[id = "cents"]
     pub cents: FloatParam,
+    #[id = "formant"]
+    pub formant: FloatParam,
     #[id = "out_gain"]
     pub out_gain: FloatParam,
     #[persist = "schema"]
@@ -40,6 +42,10 @@ impl Default for ConverterParams {
             cents: FloatParam::new("Fine", 0.0, FloatRange::Linear { min: -100.0, max: 100.0 })
                 .with_step_size(0.1)
                 .with_unit(" ct")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            formant: FloatParam::new("Formant", 0.0, FloatRange::Linear { min: -12.0, max: 12.0 })
+                .with_step_size(0.1)
+                .with_unit(" st")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
             out_gain: voirs_kit::out_gain_param(),
             schema: std::sync::Mutex::new(STATE_SCHEMA),
@@ -64,7 +70,7 @@ impl Default for VoiceConverter {
         Self {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 260.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 290.0), 1.0),
             engine: None,
         }
     }
@@ -91,11 +97,14 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Fine");
             ui.add(widgets::ParamSlider::for_param(&self.params.cents, setter));
             ui.end_row();
+            ui.label("Formant");
+            ui.add(widgets::ParamSlider::for_param(&self.params.formant, setter));
+            ui.end_row();
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
             ui.end_row();
         });
-        ui.weak("Pitch moves the voice and keeps its formants (10 ms). Formant, reference voice and correction come next.");
+        ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own (10 ms).");
     }
 }
 
@@ -132,6 +141,7 @@ impl Plugin for VoiceConverter {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
         let mut converter = ConverterEngine::new(channels, config.sample_rate);
         converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
+        converter.set_formant(self.params.formant.value());
         converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
@@ -143,6 +153,7 @@ impl Plugin for VoiceConverter {
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
             e.converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
+            e.converter.set_formant(self.params.formant.value());
             e.converter.reset();
             e.io.reset(self.params.bypass.value());
         }
@@ -155,6 +166,7 @@ impl Plugin for VoiceConverter {
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
         let converter = &mut e.converter;
         converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
+        converter.set_formant(self.params.formant.value());
         e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
         ProcessStatus::Normal
     }

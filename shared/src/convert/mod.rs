@@ -1,6 +1,6 @@
-//! Voice conversion engine. Today: pitch shifting that keeps the formants (TD-PSOLA, `psola`),
-//! linked across channels, with a constant 10 ms latency. Formant, reference-voice and
-//! correction stages are added behind the same interface.
+//! Voice conversion engine. Today: pitch shifting that keeps the formants and an independent
+//! formant shift (TD-PSOLA, `psola`), linked across channels, with a constant 10 ms latency.
+//! Reference-voice and correction stages are added behind the same interface.
 
 pub mod psola;
 
@@ -29,6 +29,11 @@ impl ConverterEngine {
     /// Pitch shift: whole semitones plus cents. Glides to a new value over ~10 ms.
     pub fn set_pitch(&mut self, semitones: f32, cents: f32) {
         self.psola.set_semitones(semitones + cents / 100.0);
+    }
+
+    /// Formant shift in semitones, independent of the pitch.
+    pub fn set_formant(&mut self, semitones: f32) {
+        self.psola.set_formant_semitones(semitones);
     }
 
     /// Jumps to the current settings at once (after activation, before the first block).

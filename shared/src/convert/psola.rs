@@ -15,6 +15,9 @@
 //!   on `s`. A grain is a windowed tap of a delay line with delay `s − m ≥ 0`: nothing is read
 //!   ahead, and the latency `D` is 10 ms. Each grain keeps the input's spectral envelope, so
 //!   formants stay where they are while the F0 moves by the ratio.
+//! - **Formants** move independently: a grain reads `alpha` = 2^(formant/12) input samples per
+//!   output sample around its mark (cubic interpolation), which scales its spectral envelope
+//!   by `alpha` while the grain spacing keeps the F0.
 //! - **Unvoiced** sound is not shifted (its grains follow the analysis marks one latency later),
 //!   so breaths, consonants and transients pass untouched and re-align to exactly `D`.
 //! - **Level.** Overlaps are normalised by their window sum; shifted voiced grains get a
@@ -40,6 +43,15 @@ const MAX_GRAINS: usize = 24;
 const MARKS: usize = 512;
 const WINDOW_TABLE: usize = 1024;
 const HISTORY: usize = 64;
+
+/// 4-point cubic Hermite (Catmull-Rom) interpolation between `x0` and `x1`.
+#[inline]
+fn hermite(xm1: f32, x0: f32, x1: f32, x2: f32, t: f32) -> f32 {
+    let c1 = 0.5 * (x1 - xm1);
+    let c2 = xm1 - 2.5 * x0 + 2.0 * x1 - 0.5 * x2;
+    let c3 = 0.5 * (x2 - xm1) + 1.5 * (x0 - x1);
+    ((c3 * t + c2) * t + c1) * t + x0
+}
 
 /// The shifter's latency at `sample_rate`, in samples.
 pub fn latency_for(sample_rate: f32) -> usize {
@@ -74,6 +86,11 @@ struct Grain {
     step: f32,
     /// Level make-up (voiced, shifted grains only).
     gain: f32,
+    /// Formant factor: the grain's content is read `alpha` times faster around its mark
+    /// (1 = plain copy, read sample by sample).
+    alpha: f64,
+    /// Input position (fractional) of the grain's mark.
+    mark: f64,
 }
 
 pub struct Psola {
@@ -93,6 +110,9 @@ pub struct Psola {
     /// Pitch ratio applied to new grains, and the smoothed target.
     ratio: f64,
     target_ratio: f64,
+    /// Formant factor (2^(semitones/12)) applied to new grains, and its target.
+    alpha: f64,
+    target_alpha: f64,
     smoothing: f64,
     latency: i64,
     max_period: f64,
@@ -134,6 +154,8 @@ impl Psola {
             next_synthesis: latency as f64,
             ratio: 1.0,
             target_ratio: 1.0,
+            alpha: 1.0,
+            target_alpha: 1.0,
             // ~10 ms one-pole glide of the ratio, per sample.
             smoothing: 1.0 - (-1.0 / (0.010 * sample_rate as f64)).exp(),
             latency,
@@ -161,10 +183,21 @@ impl Psola {
         self.target_ratio = 2f64.powf(semitones.clamp(-36.0, 36.0) as f64 / 12.0);
     }
 
-    /// Jumps to the target ratio at once (before the first block, after a reset).
+    /// Formant shift in semitones (clamped to ±24), independent of the pitch: the spectral
+    /// envelope moves by 2^(semitones/12) while the F0 stays where the pitch puts it.
+    pub fn set_formant_semitones(&mut self, semitones: f32) {
+        self.target_alpha = 2f64.powf(semitones.clamp(-24.0, 24.0) as f64 / 12.0);
+    }
+
+    fn shifting(&self) -> bool {
+        self.target_ratio != 1.0 || self.target_alpha != 1.0
+    }
+
+    /// Jumps to the targets at once (before the first block, after a reset).
     pub fn settle(&mut self) {
         self.ratio = self.target_ratio;
-        self.wet = if self.target_ratio == 1.0 { 0.0 } else { 1.0 };
+        self.alpha = self.target_alpha;
+        self.wet = if self.shifting() { 1.0 } else { 0.0 };
     }
 
     pub fn reset(&mut self) {
@@ -322,6 +355,13 @@ impl Psola {
             // Two periods of content, or two output periods when shifting up (so no more than
             // two grains overlap and stray neighbouring pulses stay out of each grain).
             let reach = if m.voiced && self.ratio > 1.0 { m.period / self.ratio } else { m.period };
+            // With a formant shift the grain reads `alpha` input samples per output sample. A
+            // voiced grain raised in formant keeps its two periods of content and covers
+            // 1/alpha of the time; one lowered keeps its footprint and reads less content
+            // (a longer grain would overlap its neighbours with a clashing period). Unvoiced
+            // grains keep their footprint.
+            let alpha = self.alpha;
+            let reach = if m.voiced { reach / alpha.max(1.0) } else { reach };
             let half = (reach.round() as i64).min(centre - self.now).max(2);
             let delay = (centre - m.pos.round() as i64).max(0);
             if self.grain_count == MAX_GRAINS {
@@ -330,7 +370,8 @@ impl Psola {
                 self.grain_count -= 1;
             }
             let gain = if m.voiced && !identity { makeup_for(self.ratio) } else { 1.0 };
-            self.grains[self.grain_count] = Grain { centre, half, delay, step: WINDOW_TABLE as f32 / half as f32, gain };
+            let mark = (centre - delay) as f64;
+            self.grains[self.grain_count] = Grain { centre, half, delay, step: WINDOW_TABLE as f32 / half as f32, gain, alpha, mark };
             self.grain_count += 1;
             self.next_synthesis = if identity || !m.voiced {
                 // Ratio 1, and unvoiced sound at any ratio: follow the analysis marks one
@@ -366,6 +407,10 @@ impl Psola {
             if (self.ratio - self.target_ratio).abs() < 1e-9 {
                 self.ratio = self.target_ratio;
             }
+            self.alpha += (self.target_alpha - self.alpha) * self.smoothing;
+            if (self.alpha - self.target_alpha).abs() < 1e-9 {
+                self.alpha = self.target_alpha;
+            }
 
             if self.tracker_updated {
                 self.note_estimate();
@@ -393,18 +438,34 @@ impl Psola {
                 let i = u as usize;
                 let w = self.window[i] + (self.window[i + 1] - self.window[i]) * (u - i as f32);
                 wsum += w;
-                let at = (n - g.delay) as usize & self.mask;
-                for (c, a) in acc.iter_mut().enumerate().take(nch) {
-                    *a += w * g.gain * self.rings[c][at];
+                if g.alpha == 1.0 {
+                    let at = (n - g.delay) as usize & self.mask;
+                    for (c, a) in acc.iter_mut().enumerate().take(nch) {
+                        *a += w * g.gain * self.rings[c][at];
+                    }
+                } else {
+                    // Resampled read around the mark (cubic Hermite), never past the newest
+                    // input sample (only reachable with a large downward shift of a very low
+                    // voice).
+                    let pos = (g.mark + g.alpha * offset as f64).min(n as f64);
+                    let i0 = pos.floor();
+                    let frac = (pos - i0) as f32;
+                    let i0 = i0 as i64;
+                    for (c, a) in acc.iter_mut().enumerate().take(nch) {
+                        let r = &self.rings[c];
+                        let at = |k: i64| r[(i0 + k).min(n) as usize & self.mask];
+                        *a += w * g.gain * hermite(at(-1), at(0), at(1), at(2), frac);
+                    }
                 }
             }
-            // Overlaps are normalised by their window sum; where grains do not overlap (shifts
-            // down) nothing is amplified. At ratio 1 every grain reads the same delay, so the
-            // sum normalisation alone makes the output exactly the delayed input.
-            let floor = if self.ratio == 1.0 { 1e-3 } else { self.ratio.min(1.0) as f32 };
+            // Overlaps are normalised by their window sum, but never above the grains' expected
+            // coverage (half window / spacing: min(ratio, 1) / max(alpha, 1) for voiced grains): where
+            // grains do not overlap (shifts down, formants up) nothing is amplified. With no
+            // shift at all the output is the delayed input itself (below), not this sum.
+            let floor = ((self.ratio.min(1.0) / self.alpha.max(1.0)).min(1.0) as f32).max(0.05);
             let norm = 1.0 / wsum.max(floor).max(1e-3);
             // No shift asked: the exact delayed input, cross-faded in and out over 10 ms.
-            let wet_target = if self.target_ratio == 1.0 { 0.0 } else { 1.0 };
+            let wet_target = if self.shifting() { 1.0 } else { 0.0 };
             self.wet = if self.wet < wet_target { (self.wet + self.wet_step).min(1.0) } else { (self.wet - self.wet_step).max(wet_target) };
             let dry_at = (n - self.latency) as usize & self.mask;
             for (c, ch) in channels.iter_mut().enumerate().take(nch) {
@@ -507,6 +568,49 @@ mod tests {
             eprintln!("PSOLA {n:+} st: harmonics vs the input envelope {kept:.2} dB, vs the envelope moved with the pitch {moved:.2} dB");
             assert!(kept <= 4.0, "{n:+} st: output harmonics deviate {kept:.2} dB from the input envelope");
             assert!(kept < moved / 3.0, "{n:+} st: the envelope moved with the pitch ({kept:.2} vs {moved:.2} dB)");
+        }
+    }
+
+    /// The formant control moves the envelope by its ratio and leaves the F0 alone; with the
+    /// pitch moved too, each goes its own way.
+    #[test]
+    fn formant_shift_moves_the_envelope_and_not_the_pitch() {
+        let sr = 48_000.0f64;
+        let f0 = 120.0;
+        let env = Envelope::new(&MALE_AH);
+        let x = voice(sr, &vec![f0; sr as usize], &env, 0.5);
+        for (pitch, formant) in [(0.0f32, -5.0f32), (0.0, 5.0), (0.0, 12.0), (0.0, -12.0), (7.0, -3.0), (-5.0, 4.0)] {
+            let r = 2f64.powf(pitch as f64 / 12.0);
+            let a = 2f64.powf(formant as f64 / 12.0);
+            let mut p = Psola::new(1, sr as f32);
+            p.set_semitones(pitch);
+            p.set_formant_semitones(formant);
+            p.settle();
+            let mut y = x.clone();
+            for block in y.chunks_mut(256) {
+                p.process(&mut [block]);
+            }
+            // F0: the tracker on the output, steady part.
+            let est = PitchTracker::analyse(sr as f32, &y, FMIN, FMAX * 2.0);
+            let mut errs: Vec<f64> = est.iter().filter(|(at, e)| e.voiced && *at > 0.1 * sr).map(|(_, e)| (1200.0 * (e.f0 as f64 / (f0 * r)).log2()).abs()).collect();
+            errs.sort_by(f64::total_cmp);
+            let f0_err = errs[errs.len() / 2];
+            // Envelope: harmonic levels against the envelope moved by the formant ratio.
+            let seg = &y[9600..9600 + 24_000];
+            let hs: Vec<f64> = (1..).map(|h| h as f64 * f0 * r).take_while(|hz| *hz < 4000.0).collect();
+            let got: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz)).collect();
+            let dev = |model: &dyn Fn(f64) -> f64| -> f64 {
+                let diffs: Vec<f64> = hs.iter().zip(&got).map(|(hz, g)| g - model(*hz)).collect();
+                let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+                diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
+            };
+            let moved = dev(&|hz| env.gain_db(hz / a));
+            let unmoved = dev(&|hz| env.gain_db(hz));
+            let level = rms_db(&y[4800..]) - rms_db(&x[4800..]);
+            eprintln!("PSOLA pitch {pitch:+} st, formant {formant:+} st: F0 {f0_err:.2} cents off; harmonics vs envelope × {a:.3}: {moved:.2} dB, vs the input envelope {unmoved:.2} dB; level {level:+.2} dB");
+            assert!(f0_err <= 5.0, "pitch {pitch}, formant {formant}: F0 {f0_err:.2} cents off");
+            assert!(level.abs() <= 3.0, "pitch {pitch}, formant {formant}: level {level:+.2} dB");
+            assert!(moved <= 4.0 && moved < unmoved / 2.0, "pitch {pitch}, formant {formant}: envelope {moved:.2} dB from the moved one, {unmoved:.2} from the input's");
         }
     }
 
