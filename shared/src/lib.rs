@@ -8,6 +8,7 @@ pub mod clip;
 pub mod convert;
 #[cfg(feature = "neural")]
 pub mod neural;
+pub mod phonetics;
 pub mod rt;
 pub mod spatial;
 pub mod synth;
