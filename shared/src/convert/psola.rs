@@ -76,20 +76,18 @@ struct Mark {
 
 #[derive(Clone, Copy, Default)]
 struct Grain {
-    /// Output sample of the grain's centre.
-    centre: i64,
-    /// Half length in samples.
-    half: i64,
-    /// Input delay of this grain (samples).
-    delay: i64,
+    /// Output time of the grain's centre (fractional: grains sit exactly one output period
+    /// apart, not rounded to samples).
+    centre: f64,
+    /// Half length in output samples.
+    half: f64,
     /// Window table step per output sample.
     step: f32,
     /// Level make-up (voiced, shifted grains only).
     gain: f32,
-    /// Formant factor: the grain's content is read `alpha` times faster around its mark
-    /// (1 = plain copy, read sample by sample).
+    /// Formant factor: the grain's content is read `alpha` times faster around its mark.
     alpha: f64,
-    /// Input position (fractional) of the grain's mark.
+    /// Input time (fractional) of the grain's mark, which sounds at `centre`.
     mark: f64,
 }
 
@@ -350,7 +348,6 @@ impl Psola {
             self.extend_marks(s - self.latency as f64 + 0.5 * p_now + 1.0);
             let (_, m) = self.choose_mark(s);
             let identity = self.ratio == 1.0;
-            let centre = s.round() as i64;
             // The window never starts in the past.
             // Two periods of content, or two output periods when shifting up (so no more than
             // two grains overlap and stray neighbouring pulses stay out of each grain).
@@ -362,16 +359,14 @@ impl Psola {
             // grains keep their footprint.
             let alpha = self.alpha;
             let reach = if m.voiced { reach / alpha.max(1.0) } else { reach };
-            let half = (reach.round() as i64).min(centre - self.now).max(2);
-            let delay = (centre - m.pos.round() as i64).max(0);
+            let half = reach.min(s - self.now as f64).max(2.0);
             if self.grain_count == MAX_GRAINS {
                 // Cannot happen within the ratio range; drop the oldest rather than overrun.
                 self.grains.copy_within(1.., 0);
                 self.grain_count -= 1;
             }
             let gain = if m.voiced && !identity { makeup_for(self.ratio) } else { 1.0 };
-            let mark = (centre - delay) as f64;
-            self.grains[self.grain_count] = Grain { centre, half, delay, step: WINDOW_TABLE as f32 / half as f32, gain, alpha, mark };
+            self.grains[self.grain_count] = Grain { centre: s, half, step: (WINDOW_TABLE as f64 / half) as f32, gain, alpha, mark: m.pos };
             self.grain_count += 1;
             self.next_synthesis = if identity || !m.voiced {
                 // Ratio 1, and unvoiced sound at any ratio: follow the analysis marks one
@@ -423,7 +418,7 @@ impl Psola {
             let mut k = 0;
             while k < self.grain_count {
                 let g = self.grains[k];
-                let offset = n - g.centre;
+                let offset = n as f64 - g.centre;
                 if offset >= g.half {
                     // Finished: remove (order does not matter).
                     self.grain_count -= 1;
@@ -434,20 +429,22 @@ impl Psola {
                 if offset <= -g.half {
                     continue;
                 }
-                let u = offset.unsigned_abs() as f32 * g.step;
-                let i = u as usize;
+                let u = offset.abs() as f32 * g.step;
+                let i = (u as usize).min(WINDOW_TABLE);
                 let w = self.window[i] + (self.window[i + 1] - self.window[i]) * (u - i as f32);
                 wsum += w;
-                if g.alpha == 1.0 {
-                    let at = (n - g.delay) as usize & self.mask;
+                // The grain's content around its mark (read `alpha` times faster with a formant
+                // shift), never past the newest input sample (reachable only with a large
+                // formant shift down on a very low voice). Whole-sample positions are read as
+                // they are; others by cubic Hermite interpolation.
+                let pos = (g.mark + g.alpha * offset).min(n as f64);
+                let whole = pos.round();
+                if (pos - whole).abs() < 1e-6 {
+                    let at = whole as i64 as usize & self.mask;
                     for (c, a) in acc.iter_mut().enumerate().take(nch) {
                         *a += w * g.gain * self.rings[c][at];
                     }
                 } else {
-                    // Resampled read around the mark (cubic Hermite), never past the newest
-                    // input sample (only reachable with a large downward shift of a very low
-                    // voice).
-                    let pos = (g.mark + g.alpha * offset as f64).min(n as f64);
                     let i0 = pos.floor();
                     let frac = (pos - i0) as f32;
                     let i0 = i0 as i64;
