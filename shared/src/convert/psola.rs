@@ -129,7 +129,9 @@ pub struct Psola {
 }
 
 impl Psola {
+    /// A shifter for `channels` (1–8) linked channels.
     pub fn new(channels: usize, sample_rate: f32) -> Self {
+        assert!((1..=8).contains(&channels), "the shifter links 1 to 8 channels, not {channels}");
         let max_period = (sample_rate / FMIN) as f64;
         let latency = latency_for(sample_rate) as i64;
         let ring = (latency as usize + 3 * max_period as usize + 64).next_power_of_two();
