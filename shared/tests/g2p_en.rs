@@ -5,22 +5,11 @@
 //! identical phoneme sequence. Needs `cargo xtask models`; says so and skips without it, unless
 //! VOIRS_REQUIRE_MODELS=1 (CI), where a missing model fails.
 
-use std::path::PathBuf;
-use std::time::Instant;
-use voirs_shared::assets::models_dir;
-use voirs_shared::phonetics::g2p::{self, G2pEn};
+mod common;
 
-fn model_file(name: &str) -> Option<PathBuf> {
-    let p = models_dir().join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("VOIRS_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!("{} is missing and VOIRS_REQUIRE_MODELS=1: run `cargo xtask models`", p.display());
-    }
-    eprintln!("skipped: {} is missing; run `cargo xtask models` to run this parity test", p.display());
-    None
-}
+use common::model_file;
+use std::time::Instant;
+use voirs_shared::phonetics::g2p::{self, G2pEn};
 
 fn fixture() -> serde_json::Value {
     serde_json::from_str(include_str!("fixtures/g2p_en_words.json")).unwrap()

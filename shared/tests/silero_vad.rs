@@ -4,21 +4,10 @@
 //! Needs `cargo xtask models`; says so and skips without it, unless VOIRS_REQUIRE_MODELS=1
 //! (CI), where a missing model fails.
 
-use std::path::PathBuf;
-use voirs_shared::assets::models_dir;
-use voirs_shared::neural::vad::{self, SileroVad, VadStream};
+mod common;
 
-fn model_file(name: &str) -> Option<PathBuf> {
-    let p = models_dir().join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("VOIRS_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!("{} is missing and VOIRS_REQUIRE_MODELS=1: run `cargo xtask models`", p.display());
-    }
-    eprintln!("skipped: {} is missing; run `cargo xtask models` to run this parity test", p.display());
-    None
-}
+use common::model_file;
+use voirs_shared::neural::vad::{self, SileroVad, VadStream};
 
 #[test]
 fn silero_vad_matches_the_reference_within_0_01_on_librivox_speech() {
