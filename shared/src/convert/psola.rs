@@ -488,8 +488,13 @@ mod tests {
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
 
     fn shift(sr: f32, input: &[f32], semitones: f32) -> (Vec<f32>, usize) {
+        shift_with_formant(sr, input, semitones, 0.0)
+    }
+
+    fn shift_with_formant(sr: f32, input: &[f32], semitones: f32, formant: f32) -> (Vec<f32>, usize) {
         let mut p = Psola::new(1, sr);
         p.set_semitones(semitones);
+        p.set_formant_semitones(formant);
         p.settle();
         let mut out = input.to_vec();
         for block in out.chunks_mut(256) {
@@ -539,6 +544,15 @@ mod tests {
         20.0 * (2.0 * (re * re + im * im).sqrt() / wsum).max(1e-12).log10()
     }
 
+    /// Mean |dB| difference between the levels of the harmonics of `fo` (up to 4 kHz) in `seg`
+    /// and an envelope model, after removing the mean offset (levels are relative).
+    fn envelope_deviation(seg: &[f32], sr: f64, fo: f64, model: &dyn Fn(f64) -> f64) -> f64 {
+        let hs: Vec<f64> = (1..).map(|h| h as f64 * fo).take_while(|hz| *hz < 4000.0).collect();
+        let diffs: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz) - model(*hz)).collect();
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
+    }
+
     /// Formants stay where they are: the output's harmonics (at the new F0) follow the input's
     /// envelope, not the envelope moved with the pitch. Measured as the mean |dB| difference
     /// between the output's harmonic levels and the true envelope at those frequencies (up to
@@ -553,17 +567,8 @@ mod tests {
             let r = 2f64.powf(n as f64 / 12.0);
             let (y, _) = shift(sr as f32, &x, n);
             let seg = &y[9600..9600 + 24_000];
-            let fo = f0 * r;
-            let hs: Vec<f64> = (1..).map(|h| h as f64 * fo).take_while(|hz| *hz < 4000.0).collect();
-            let got: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz)).collect();
-            // Levels are relative: compare shapes after removing the mean offset.
-            let dev = |model: &dyn Fn(f64) -> f64| -> f64 {
-                let diffs: Vec<f64> = hs.iter().zip(&got).map(|(hz, g)| g - model(*hz)).collect();
-                let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
-                diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
-            };
-            let kept = dev(&|hz| env.gain_db(hz));
-            let moved = dev(&|hz| env.gain_db(hz / r));
+            let kept = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz));
+            let moved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz / r));
             eprintln!("PSOLA {n:+} st: harmonics vs the input envelope {kept:.2} dB, vs the envelope moved with the pitch {moved:.2} dB");
             assert!(kept <= 4.0, "{n:+} st: output harmonics deviate {kept:.2} dB from the input envelope");
             assert!(kept < moved / 3.0, "{n:+} st: the envelope moved with the pitch ({kept:.2} vs {moved:.2} dB)");
@@ -581,14 +586,7 @@ mod tests {
         for (pitch, formant) in [(0.0f32, -5.0f32), (0.0, 5.0), (0.0, 12.0), (0.0, -12.0), (7.0, -3.0), (-5.0, 4.0)] {
             let r = 2f64.powf(pitch as f64 / 12.0);
             let a = 2f64.powf(formant as f64 / 12.0);
-            let mut p = Psola::new(1, sr as f32);
-            p.set_semitones(pitch);
-            p.set_formant_semitones(formant);
-            p.settle();
-            let mut y = x.clone();
-            for block in y.chunks_mut(256) {
-                p.process(&mut [block]);
-            }
+            let (y, _) = shift_with_formant(sr as f32, &x, pitch, formant);
             // F0: the tracker on the output, steady part.
             let est = PitchTracker::analyse(sr as f32, &y, FMIN, FMAX * 2.0);
             let mut errs: Vec<f64> = est.iter().filter(|(at, e)| e.voiced && *at > 0.1 * sr).map(|(_, e)| (1200.0 * (e.f0 as f64 / (f0 * r)).log2()).abs()).collect();
@@ -596,15 +594,8 @@ mod tests {
             let f0_err = errs[errs.len() / 2];
             // Envelope: harmonic levels against the envelope moved by the formant ratio.
             let seg = &y[9600..9600 + 24_000];
-            let hs: Vec<f64> = (1..).map(|h| h as f64 * f0 * r).take_while(|hz| *hz < 4000.0).collect();
-            let got: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz)).collect();
-            let dev = |model: &dyn Fn(f64) -> f64| -> f64 {
-                let diffs: Vec<f64> = hs.iter().zip(&got).map(|(hz, g)| g - model(*hz)).collect();
-                let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
-                diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
-            };
-            let moved = dev(&|hz| env.gain_db(hz / a));
-            let unmoved = dev(&|hz| env.gain_db(hz));
+            let moved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz / a));
+            let unmoved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz));
             let level = rms_db(&y[4800..]) - rms_db(&x[4800..]);
             eprintln!("PSOLA pitch {pitch:+} st, formant {formant:+} st: F0 {f0_err:.2} cents off; harmonics vs envelope × {a:.3}: {moved:.2} dB, vs the input envelope {unmoved:.2} dB; level {level:+.2} dB");
             assert!(f0_err <= 5.0, "pitch {pitch}, formant {formant}: F0 {f0_err:.2} cents off");
