@@ -1,4 +1,6 @@
-//! Signal analysis: pitch tracking, and voiced test signals with known answers.
+//! Signal analysis: pitch tracking, spectral envelopes, and voiced test signals with known
+//! answers.
 
+pub mod envelope;
 pub mod pitch;
 pub mod synthetic;

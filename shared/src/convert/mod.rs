@@ -3,6 +3,51 @@
 //! Reference-voice and correction stages are added behind the same interface.
 
 pub mod psola;
+#[cfg(test)]
+mod testkit;
+pub mod vocoder;
+
+/// What both shifters (Live: [`psola::Psola`], Quality: [`vocoder::PhaseVocoder`]) offer.
+pub trait Shifter {
+    /// Input-to-output delay in samples (constant).
+    fn latency_samples(&self) -> usize;
+    /// Pitch shift in semitones.
+    fn set_semitones(&mut self, semitones: f32);
+    /// Formant shift in semitones, independent of the pitch.
+    fn set_formant_semitones(&mut self, semitones: f32);
+    /// Jumps to the current settings at once.
+    fn settle(&mut self);
+    fn reset(&mut self);
+    /// Shifts a block in place (any length).
+    fn process(&mut self, channels: &mut [&mut [f32]]);
+}
+
+macro_rules! impl_shifter {
+    ($t:ty) => {
+        impl Shifter for $t {
+            fn latency_samples(&self) -> usize {
+                <$t>::latency_samples(self)
+            }
+            fn set_semitones(&mut self, semitones: f32) {
+                <$t>::set_semitones(self, semitones)
+            }
+            fn set_formant_semitones(&mut self, semitones: f32) {
+                <$t>::set_formant_semitones(self, semitones)
+            }
+            fn settle(&mut self) {
+                <$t>::settle(self)
+            }
+            fn reset(&mut self) {
+                <$t>::reset(self)
+            }
+            fn process(&mut self, channels: &mut [&mut [f32]]) {
+                <$t>::process(self, channels)
+            }
+        }
+    };
+}
+impl_shifter!(psola::Psola);
+impl_shifter!(vocoder::PhaseVocoder);
 
 use psola::Psola;
 

@@ -486,21 +486,14 @@ impl Psola {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
+    use crate::convert::testkit::{envelope_deviation, rms_db, run, shift_error};
 
     fn shift(sr: f32, input: &[f32], semitones: f32) -> (Vec<f32>, usize) {
-        shift_with_formant(sr, input, semitones, 0.0)
+        run(&mut Psola::new(1, sr), input, semitones, 0.0)
     }
 
     fn shift_with_formant(sr: f32, input: &[f32], semitones: f32, formant: f32) -> (Vec<f32>, usize) {
-        let mut p = Psola::new(1, sr);
-        p.set_semitones(semitones);
-        p.set_formant_semitones(formant);
-        p.settle();
-        let mut out = input.to_vec();
-        for block in out.chunks_mut(256) {
-            p.process(&mut [block]);
-        }
-        (out, p.latency_samples())
+        run(&mut Psola::new(1, sr), input, semitones, formant)
     }
 
     #[test]
@@ -511,10 +504,6 @@ mod tests {
         assert_eq!(latency, 480, "10 ms at 48 kHz");
         assert!(y[..latency].iter().all(|v| *v == 0.0));
         assert_eq!(&y[latency..], &x[..x.len() - latency]);
-    }
-
-    fn rms_db(x: &[f32]) -> f64 {
-        10.0 * (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).log10()
     }
 
     #[test]
@@ -528,29 +517,6 @@ mod tests {
             eprintln!("PSOLA {n:+} st: level {d:+.2} dB");
             assert!(d.abs() <= 1.5, "{n:+} st: level changed by {d:.2} dB");
         }
-    }
-
-    /// Amplitude (dB) of the component at `hz` over `x` (single-bin DFT with a Hann window).
-    fn level_at(x: &[f32], sr: f64, hz: f64) -> f64 {
-        let n = x.len();
-        let (mut re, mut im, mut wsum) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, v) in x.iter().enumerate() {
-            let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
-            let ph = std::f64::consts::TAU * hz * i as f64 / sr;
-            re += w * *v as f64 * ph.cos();
-            im -= w * *v as f64 * ph.sin();
-            wsum += w;
-        }
-        20.0 * (2.0 * (re * re + im * im).sqrt() / wsum).max(1e-12).log10()
-    }
-
-    /// Mean |dB| difference between the levels of the harmonics of `fo` (up to 4 kHz) in `seg`
-    /// and an envelope model, after removing the mean offset (levels are relative).
-    fn envelope_deviation(seg: &[f32], sr: f64, fo: f64, model: &dyn Fn(f64) -> f64) -> f64 {
-        let hs: Vec<f64> = (1..).map(|h| h as f64 * fo).take_while(|hz| *hz < 4000.0).collect();
-        let diffs: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz) - model(*hz)).collect();
-        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
-        diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
     }
 
     /// Formants stay where they are: the output's harmonics (at the new F0) follow the input's
@@ -567,8 +533,8 @@ mod tests {
             let r = 2f64.powf(n as f64 / 12.0);
             let (y, _) = shift(sr as f32, &x, n);
             let seg = &y[9600..9600 + 24_000];
-            let kept = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz));
-            let moved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz / r));
+            let kept = envelope_deviation(seg, sr, f0 * r, 4000.0, &|hz| env.gain_db(hz));
+            let moved = envelope_deviation(seg, sr, f0 * r, 4000.0, &|hz| env.gain_db(hz / r));
             eprintln!("PSOLA {n:+} st: harmonics vs the input envelope {kept:.2} dB, vs the envelope moved with the pitch {moved:.2} dB");
             assert!(kept <= 4.0, "{n:+} st: output harmonics deviate {kept:.2} dB from the input envelope");
             assert!(kept < moved / 3.0, "{n:+} st: the envelope moved with the pitch ({kept:.2} vs {moved:.2} dB)");
@@ -594,8 +560,8 @@ mod tests {
             let f0_err = errs[errs.len() / 2];
             // Envelope: harmonic levels against the envelope moved by the formant ratio.
             let seg = &y[9600..9600 + 24_000];
-            let moved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz / a));
-            let unmoved = envelope_deviation(seg, sr, f0 * r, &|hz| env.gain_db(hz));
+            let moved = envelope_deviation(seg, sr, f0 * r, 4000.0, &|hz| env.gain_db(hz / a));
+            let unmoved = envelope_deviation(seg, sr, f0 * r, 4000.0, &|hz| env.gain_db(hz));
             let level = rms_db(&y[4800..]) - rms_db(&x[4800..]);
             eprintln!("PSOLA pitch {pitch:+} st, formant {formant:+} st: F0 {f0_err:.2} cents off; harmonics vs envelope × {a:.3}: {moved:.2} dB, vs the input envelope {unmoved:.2} dB; level {level:+.2} dB");
             assert!(f0_err <= 5.0, "pitch {pitch}, formant {formant}: F0 {f0_err:.2} cents off");
@@ -627,26 +593,6 @@ mod tests {
         assert!(db < -20.0, "noise was altered: residual {db:.1} dB");
     }
 
-    /// Median |cents| between the output's tracked F0 and the input's true F0 × the ratio, over
-    /// voiced estimates after the first 100 ms.
-    fn shift_error(sr: f64, f0: &[f64], formants: &[crate::analysis::synthetic::Formant], n: f32) -> f64 {
-        let x = voice(sr, f0, &Envelope::new(formants), 0.5);
-        let (y, latency) = shift(sr as f32, &x, n);
-        let est = PitchTracker::analyse(sr as f32, &y, FMIN, FMAX * 2.0);
-        let ratio = 2f64.powf(n as f64 / 12.0);
-        let errs: Vec<f64> = est
-            .iter()
-            .filter(|(at, e)| e.voiced && *at > 0.1 * sr && (*at as usize) < f0.len())
-            .filter_map(|(at, e)| {
-                let src = *at as isize - latency as isize;
-                (src >= 0).then(|| 1200.0 * (e.f0 as f64 / (f0[src as usize] * ratio)).log2())
-            })
-            .collect();
-        let mut errs: Vec<f64> = errs.iter().map(|e| e.abs()).collect();
-        errs.sort_by(f64::total_cmp);
-        errs[errs.len() / 2]
-    }
-
     #[test]
     fn shifts_land_within_5_cents_on_steady_gliding_and_vibrato_voices() {
         let sr = 48_000.0;
@@ -656,7 +602,7 @@ mod tests {
                 ("glide 120→240 Hz", track::glide(sr, 1.0, 120.0, 240.0), &MALE_AH[..]),
                 ("vibrato 220 Hz ±50 c", track::vibrato(sr, 1.0, 220.0, 50.0, 5.5), &FEMALE_EE[..]),
             ] {
-                let e = shift_error(sr, &f0, formants, n);
+                let e = shift_error(&mut Psola::new(1, sr as f32), sr, &f0, formants, n);
                 eprintln!("PSOLA {n:+} st, {name}: median {e:.2} cents");
                 assert!(e <= 5.0, "{n:+} st, {name}: median error {e:.2} cents");
             }

@@ -1,0 +1,69 @@
+//! Measurements the shifters' tests share: shifting a signal through any [`Shifter`], levels,
+//! harmonic levels against an envelope model, and the output-F0 error against a known track.
+
+use super::Shifter;
+use crate::analysis::pitch::PitchTracker;
+use crate::analysis::synthetic::{Envelope, Formant, voice};
+
+/// Runs `input` through `s` (pitch `semitones`, formant `formant`) in blocks of 256; returns the
+/// output and the latency.
+pub fn run(s: &mut dyn Shifter, input: &[f32], semitones: f32, formant: f32) -> (Vec<f32>, usize) {
+    s.set_semitones(semitones);
+    s.set_formant_semitones(formant);
+    s.settle();
+    let mut out = input.to_vec();
+    for block in out.chunks_mut(256) {
+        s.process(&mut [block]);
+    }
+    (out, s.latency_samples())
+}
+
+pub fn rms_db(x: &[f32]) -> f64 {
+    10.0 * (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).log10()
+}
+
+/// Amplitude (dB) of the component at `hz` over `x` (single-bin DFT with a Hann window).
+pub fn level_at(x: &[f32], sr: f64, hz: f64) -> f64 {
+    let n = x.len();
+    let (mut re, mut im, mut wsum) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, v) in x.iter().enumerate() {
+        let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+        let ph = std::f64::consts::TAU * hz * i as f64 / sr;
+        re += w * *v as f64 * ph.cos();
+        im -= w * *v as f64 * ph.sin();
+        wsum += w;
+    }
+    20.0 * (2.0 * (re * re + im * im).sqrt() / wsum).max(1e-12).log10()
+}
+
+/// Mean |dB| difference between the levels of the harmonics of `fo` (up to `max_hz`) in `seg`
+/// and an envelope model, after removing the mean offset (levels are relative). Harmonics where
+/// the model is more than 80 dB under its largest value are left out: no real voice has that
+/// range, and the synthetic envelopes fall that far.
+pub fn envelope_deviation(seg: &[f32], sr: f64, fo: f64, max_hz: f64, model: &dyn Fn(f64) -> f64) -> f64 {
+    let all: Vec<f64> = (1..).map(|h| h as f64 * fo).take_while(|hz| *hz < max_hz).collect();
+    let top = all.iter().map(|hz| model(*hz)).fold(f64::NEG_INFINITY, f64::max);
+    let hs: Vec<f64> = all.into_iter().filter(|hz| model(*hz) > top - 80.0).collect();
+    let diffs: Vec<f64> = hs.iter().map(|hz| level_at(seg, sr, *hz) - model(*hz)).collect();
+    let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+    diffs.iter().map(|d| (d - mean).abs()).sum::<f64>() / diffs.len() as f64
+}
+
+/// Median |cents| between the output's tracked F0 and the input's true F0 × the ratio, over
+/// voiced estimates after the first 100 ms.
+pub fn shift_error(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant], n: f32) -> f64 {
+    let x = voice(sr, f0, &Envelope::new(formants), 0.5);
+    let (y, latency) = run(s, &x, n, 0.0);
+    let est = PitchTracker::analyse(sr as f32, &y, 60.0, 2000.0);
+    let ratio = 2f64.powf(n as f64 / 12.0);
+    let mut errs: Vec<f64> = est
+        .iter()
+        .filter(|(at, e)| e.voiced && *at > 0.1 * sr && (*at as usize) < f0.len())
+        .filter_map(|(at, e)| {
+            let src = *at as isize - latency as isize;
+            (src >= 0).then(|| (1200.0 * (e.f0 as f64 / (f0[src as usize] * ratio)).log2()).abs())
+        })
+        .collect();
+    errs.sort_by(f64::total_cmp);
+    errs[errs.len() / 2]
+}
