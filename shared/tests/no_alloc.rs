@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 use voirs_shared::clip::{Clip, ClipPlayer};
-use voirs_shared::convert::ConverterEngine;
+use voirs_shared::convert::{ConverterEngine, Mode};
 use voirs_shared::rt::drywet::DryWet;
 use voirs_shared::rt::lookahead::Lookahead;
 use voirs_shared::rt::pool::Pool;
@@ -58,20 +58,27 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 
 #[test]
 fn effect_paths_do_not_allocate() {
-    let mut conv = ConverterEngine::new(2, 48_000.0);
-    let mut dw = DryWet::new(2, 2, 4096, conv.latency_samples(), 48_000.0, false);
-    let mut l = vec![0.1f32; 4096];
-    let mut r = vec![f32::NAN; 4096];
-    let gain = vec![0.5f32; 4096];
-    let n = allocations_in(|| {
-        for size in [1usize, 17, 64, 512, 4096] {
-            let mut io: [&mut [f32]; 2] = [&mut l[..size], &mut r[..size]];
-            dw.capture(&mut io);
-            conv.process(&mut io);
-            dw.mix(&mut io, &gain[..size], size == 64);
+    for mode in [Mode::Live, Mode::Quality] {
+        for pitch in [0.0, 7.0] {
+            let mut conv = ConverterEngine::new(2, 48_000.0, mode);
+            conv.set_pitch(pitch, 0.0);
+            conv.settle();
+            let mut dw = DryWet::new(2, 2, 4096, conv.latency_samples(), 48_000.0, false);
+            let mut l: Vec<f32> = (0..4096).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+            let mut r = vec![f32::NAN; 4096];
+            let gain = vec![0.5f32; 4096];
+            let n = allocations_in(|| {
+                for size in [1usize, 17, 64, 512, 4096] {
+                    let mut io: [&mut [f32]; 2] = [&mut l[..size], &mut r[..size]];
+                    dw.capture(&mut io);
+                    conv.set_pitch(pitch - 1.0, 30.0);
+                    conv.process(&mut io);
+                    dw.mix(&mut io, &gain[..size], size == 64);
+                }
+            });
+            assert_eq!(n, 0, "{mode:?}, pitch {pitch}");
         }
-    });
-    assert_eq!(n, 0);
+    }
 }
 
 #[test]

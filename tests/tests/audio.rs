@@ -92,7 +92,7 @@ fn rates_and_blocks(spec: PluginSpec) {
             n.instance.activate(sr as f64, 1, schedule.max_block() as u32).unwrap();
             let latency = n.instance.latency() as usize;
             if spec.package == CONVERTER.package {
-                let want = voirs_shared::convert::latency_for(sr as f32);
+                let want = voirs_shared::convert::latency_for(sr as f32, voirs_shared::convert::Mode::Live);
                 assert_eq!(latency, want, "{what}: converter latency is its shifter's 10 ms");
                 assert_eq!(want, (sr as usize + 50) / 100);
             }

@@ -10,6 +10,7 @@ use voirs_tests::{Bundle, ParamInfo};
 fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'static str)> {
     let mut p = vec![("bypass", "Bypass", "Off")];
     if spec.package == CONVERTER.package {
+        p.push(("mode", "Mode", "Live (10 ms)"));
         p.push(("pitch", "Pitch", "0 st"));
         p.push(("cents", "Fine", "0.0 ct"));
         p.push(("formant", "Formant", "0.0 st"));
@@ -106,7 +107,7 @@ fn param_infos(spec: PluginSpec) {
         assert_eq!(p.value_to_text(info.id, info.default).unwrap(), *default_text, "{}: default text", info.name);
         assert!(info.flags.contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE), "{}: automatable", info.name);
         assert_eq!(info.is_bypass(), *string_id == "bypass", "{}: bypass flag", info.name);
-        assert_eq!(info.is_stepped(), ["bypass", "pitch"].contains(string_id), "{}: stepped", info.name);
+        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch"].contains(string_id), "{}: stepped", info.name);
     }
     let gain = p.param("out_gain").unwrap();
     assert_eq!(p.value_to_text(gain.id, 0.0).unwrap(), "-36.00 dB");

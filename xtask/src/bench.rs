@@ -30,15 +30,18 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     // while it shifts (its default is no shift, which bypasses the grains).
     let runs: Vec<(String, String, Vec<String>)> = if a.positional.is_empty() {
         let mut r: Vec<_> = bundles::PLUGINS.iter().map(|p| (p.package.to_owned(), p.package.to_owned(), Vec::new())).collect();
-        r.insert(1, ("voirs-converter +7 st".into(), "voirs-converter".into(), vec!["pitch=7".into()]));
-        r.insert(2, ("voirs-converter -12 st, formant +5".into(), "voirs-converter".into(), vec!["pitch=-12".into(), "formant=5".into()]));
+        let quality = "mode=Quality (43 ms)".to_owned();
+        r.insert(1, ("voirs-converter Live +7 st".into(), "voirs-converter".into(), vec!["pitch=7".into()]));
+        r.insert(2, ("voirs-converter Live -12 st, formant +5".into(), "voirs-converter".into(), vec!["pitch=-12".into(), "formant=5".into()]));
+        r.insert(3, ("voirs-converter Quality +7 st".into(), "voirs-converter".into(), vec![quality.clone(), "pitch=7".into()]));
+        r.insert(4, ("voirs-converter Quality -12 st, formant +5".into(), "voirs-converter".into(), vec![quality, "pitch=-12".into(), "formant=5".into()]));
         r
     } else {
         a.positional.iter().map(|n| (n.clone(), n.clone(), a.values("param").iter().map(|s| s.to_string()).collect())).collect()
     };
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     println!("{seconds} s of audio at {SAMPLE_RATE} Hz per run; RTF = processing time / audio time (lower is faster)");
-    println!("{:<36} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
+    println!("{:<44} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
     let mut failed = Vec::new();
     for (label, name, params) in &runs {
         let mut cmd = Command::new(&exe);
@@ -49,7 +52,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let out = cmd.output()
             .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
         if !out.status.success() {
-            println!("{label:<36} FAILED ({})", out.status);
+            println!("{label:<44} FAILED ({})", out.status);
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
             failed.push(label.clone());
             continue;
@@ -63,7 +66,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         };
         let latency = get("latency");
         println!(
-            "{:<36} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
+            "{:<44} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
             label,
             format!("{latency} ({:.2} ms)", latency / SAMPLE_RATE * 1000.0),
             get("rtf64"),

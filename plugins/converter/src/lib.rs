@@ -10,16 +10,39 @@ use voirs_kit::Status;
 use voirs_kit::editor::PluginEditor;
 use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
-use voirs_shared::convert::ConverterEngine;
+use voirs_shared::convert::{self, ConverterEngine};
 
 /// State schema this build writes; see `voirs_kit::state`.
 pub const STATE_SCHEMA: u32 = 1;
 const MIGRATIONS: &[Migration] = &[];
 
+/// The host-facing mode choice (mirrors `convert::Mode`).
+#[derive(Enum, Debug, PartialEq, Eq, Clone, Copy)]
+pub enum ModeChoice {
+    #[id = "live"]
+    #[name = "Live (10 ms)"]
+    Live,
+    #[id = "quality"]
+    #[name = "Quality (43 ms)"]
+    Quality,
+}
+
+impl ModeChoice {
+    fn engine(self) -> convert::Mode {
+        match self {
+            ModeChoice::Live => convert::Mode::Live,
+            ModeChoice::Quality => convert::Mode::Quality,
+        }
+    }
+}
+
 #[derive(Params)]
 pub struct ConverterParams {
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// Live or Quality. Changing it changes the latency: the plugin asks the host to restart it.
+    #[id = "mode"]
+    pub mode: EnumParam<ModeChoice>,
     #[id = "pitch"]
     pub pitch: IntParam,
     #[id = "cents"]
@@ -36,6 +59,7 @@ impl Default for ConverterParams {
     fn default() -> Self {
         Self {
             bypass: voirs_kit::bypass_param(),
+            mode: EnumParam::new("Mode", ModeChoice::Live),
             pitch: IntParam::new("Pitch", 0, IntRange::Linear { min: -24, max: 24 })
                 .with_unit(" st")
                 .with_value_to_string(Arc::new(|v| if v > 0 { format!("+{v}") } else { v.to_string() })),
@@ -56,6 +80,7 @@ impl Default for ConverterParams {
 struct Engine {
     converter: ConverterEngine,
     io: EffectIo,
+    sample_rate: f32,
 }
 
 pub struct VoiceConverter {
@@ -70,7 +95,7 @@ impl Default for VoiceConverter {
         Self {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 290.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 330.0), 1.0),
             engine: None,
         }
     }
@@ -103,8 +128,12 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
             ui.end_row();
+            ui.label("Mode");
+            ui.add(widgets::ParamSlider::for_param(&self.params.mode, setter));
+            ui.end_row();
         });
-        ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own (10 ms).");
+        ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
+        ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
     }
 }
 
@@ -139,13 +168,13 @@ impl Plugin for VoiceConverter {
 
     fn activate(&mut self, layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
-        let mut converter = ConverterEngine::new(channels, config.sample_rate);
+        let mut converter = ConverterEngine::new(channels, config.sample_rate, self.params.mode.value().engine());
         converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
         converter.set_formant(self.params.formant.value());
         converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
-        self.engine = Some(Engine { converter, io });
+        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate });
         context.set_latency_samples(latency as u32);
         true
     }
@@ -159,11 +188,18 @@ impl Plugin for VoiceConverter {
         }
     }
 
-    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, _context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
         // Deliberate real-time bug, compiled only into the allocation-guard proof bundle.
         #[cfg(feature = "alloc_bug")]
         std::hint::black_box(vec![0.0f32; 64]);
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
+        // A new mode means a new latency: report it, and the host restarts the plugin (the
+        // engine for the new mode is built in `activate`). Until then the running mode plays on,
+        // so what the host compensates always matches what it hears.
+        let wanted = self.params.mode.value().engine();
+        if wanted != e.converter.mode() {
+            context.set_latency_samples(convert::latency_for(e.sample_rate, wanted) as u32);
+        }
         let converter = &mut e.converter;
         converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
         converter.set_formant(self.params.formant.value());

@@ -1,6 +1,6 @@
 //! What every host test needs: the bundle (or a failure that says how to build it), fresh
 //! instances, test material, and the reference each plugin's output must equal.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::PathBuf;
 use voirs_shared::clip::{self, ClipPlayer};
