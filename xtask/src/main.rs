@@ -6,6 +6,7 @@ mod bench;
 mod bench_models;
 mod bundle;
 mod cli;
+mod compare;
 mod render;
 mod models;
 mod onnx_fold;
@@ -45,6 +46,11 @@ Playing (offline, through the CLAP host)
                                                 latency and peak memory per plugin; then each
                                                 neural model's load time, cost and memory
 
+  compare-rubberband                            the Voice Converter's pitch accuracy next to
+                                                Rubber Band R3 on synthetic voices and LibriVox
+                                                speech (needs rubberband-cli; installs
+                                                praat-parselmouth into target/peer-python)
+
 <plugin> is a .clap path, a package (voirs-singer), a short name (singer) or a CLAP id; short
 names load from target/bundled (or $VOIRS_BUNDLE_DIR).";
 
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
         "render" => render::render(rest),
         "save-state" => render::save_state(rest),
         "bench" => bench::bench(rest),
+        "compare-rubberband" => compare::compare(rest),
         "test" => suite::test(rest),
         "models" => models::models(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.

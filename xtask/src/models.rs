@@ -169,6 +169,53 @@ const ASSETS: &[Asset] = &[
         convert: Convert::Copy,
         licence: "public domain (LibriVox recording)",
         citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
+    },    Asset {
+        file: "librivox-0880.wav",
+        parts: &[(
+            Package { registry: Registry::Debian, name: "pocketsphinx-testdata", version: "0.8+5prealpha+1-15" },
+            "usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",
+        )],
+        sha256: "fbec491ef00ee734a67f0ee318e98c51c157b479e1629ff4f4426861ecac0414",
+        published_sha256: None,
+        convert: Convert::Copy,
+        licence: "public domain (LibriVox recording)",
+        citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
+    },
+    Asset {
+        file: "librivox-0890.wav",
+        parts: &[(
+            Package { registry: Registry::Debian, name: "pocketsphinx-testdata", version: "0.8+5prealpha+1-15" },
+            "usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0890.wav",
+        )],
+        sha256: "5793ffbdee55fb8bfd284943a6866864c832d9d4accf2661cabd39915c84ee10",
+        published_sha256: None,
+        convert: Convert::Copy,
+        licence: "public domain (LibriVox recording)",
+        citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
+    },
+    Asset {
+        file: "librivox-0920.wav",
+        parts: &[(
+            Package { registry: Registry::Debian, name: "pocketsphinx-testdata", version: "0.8+5prealpha+1-15" },
+            "usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0920.wav",
+        )],
+        sha256: "40882414ef4cc51f3ff7a63bad0c8c87e7f595ffeb8209fbf756c8ebc5c28a59",
+        published_sha256: None,
+        convert: Convert::Copy,
+        licence: "public domain (LibriVox recording)",
+        citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
+    },
+    Asset {
+        file: "librivox-0930.wav",
+        parts: &[(
+            Package { registry: Registry::Debian, name: "pocketsphinx-testdata", version: "0.8+5prealpha+1-15" },
+            "usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0930.wav",
+        )],
+        sha256: "954adbf0b56ac8a148cbe77b39ca18d76b5f2a1e1f405565bd786ce3e68a68b7",
+        published_sha256: None,
+        convert: Convert::Copy,
+        licence: "public domain (LibriVox recording)",
+        citation: "Jane Austen, Sense and Sensibility, ch. 1, LibriVox; via CMU Sphinx test data",
     },
 ];
 

@@ -16,18 +16,20 @@ fn open(plugin: &str) -> Result<Instance, String> {
     bundle.instantiate_first().map_err(|e| e.to_string())
 }
 
-fn apply_params(p: &mut Instance, params: &[&str]) -> Result<(), String> {
+fn apply_params(p: &mut Instance, params: &[&str], quiet: bool) -> Result<(), String> {
     for kv in params {
         let (id, text) = key_value(kv)?;
         let v = p.set_param_text_by_name(id, text).map_err(|e| e.to_string())?;
         let shown = p.param(id).and_then(|i| p.value_to_text(i.id, v)).unwrap_or_default();
-        eprintln!("param {id} = {shown}");
+        if !quiet {
+            eprintln!("param {id} = {shown}");
+        }
     }
     Ok(())
 }
 
 pub fn render(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["in", "midi", "out", "sr", "block", "param", "state", "seconds"], &["keep-latency"])?;
+    let a = Args::parse(args, &["in", "midi", "out", "sr", "block", "param", "state", "seconds"], &["keep-latency", "quiet"])?;
     let plugin = a.positional.first().ok_or("render needs a plugin (path, package or short name)")?;
     let out_path = a.value("out").ok_or("render needs --out FILE.wav")?;
     let block: usize = a.number("block")?.unwrap_or(512);
@@ -41,7 +43,7 @@ pub fn render(args: &[String]) -> Result<(), String> {
         let bytes = std::fs::read(s).map_err(|e| format!("cannot read state {s}: {e}"))?;
         p.load_state(&bytes).map_err(|e| e.to_string())?;
     }
-    apply_params(&mut p, &a.values("param"))?;
+    apply_params(&mut p, &a.values("param"), a.has("quiet"))?;
     if p.has_extension("render") {
         p.set_render_mode(RenderMode::Offline).map_err(|e| e.to_string())?;
     }
@@ -109,13 +111,13 @@ pub fn render(args: &[String]) -> Result<(), String> {
     let peak = channels.iter().map(|c| signal::peak(c)).fold(0.0f32, f32::max);
     let frames = channels.first().map_or(0, Vec::len);
     wav::write(Path::new(out_path), &Audio { sample_rate: sr.round() as u32, channels }).map_err(|e| e.to_string())?;
-    println!(
+    if !a.has("quiet") { println!(
         "{}: {frames} frames at {sr} Hz, latency {latency} samples{}, peak {:.1} dBFS{} -> {out_path}",
         p.id(),
         if skip > 0 { " (compensated)" } else { "" },
         signal::dbfs(peak),
         if non_finite > 0 { format!(", {non_finite} NON-FINITE samples") } else { String::new() },
-    );
+    ); }
     if non_finite > 0 {
         return Err("the plugin produced non-finite samples".to_owned());
     }
@@ -130,7 +132,7 @@ pub fn save_state(args: &[String]) -> Result<(), String> {
     let plugin = a.positional.first().ok_or("save-state needs a plugin")?;
     let out = a.value("out").ok_or("save-state needs --out FILE")?;
     let mut p = open(plugin)?;
-    apply_params(&mut p, &a.values("param"))?;
+    apply_params(&mut p, &a.values("param"), false)?;
     let fields = a.values("field");
     if !fields.is_empty() {
         let mut doc = state::parse(&p.save_state().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;

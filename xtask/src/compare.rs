@@ -1,0 +1,213 @@
+//! `cargo xtask compare-rubberband`: the Voice Converter's pitch accuracy next to Rubber Band R3
+//! (the `rubberband` command-line tool, offline) on the same inputs and under the same tracker.
+//!
+//! - **Synthetic voices** (`analysis::synthetic`, 48 kHz: steady, glide, vibrato, 1 % jitter)
+//!   have an exact F0: the error is the output's F0 (the converter's own YIN tracker) against
+//!   the true F0 × 2^(n/12).
+//! - **Read speech** (the five LibriVox clips of Debian's pocketsphinx-testdata, fetched by
+//!   `cargo xtask models`), where no tracker is exact: the error is the output's F0 against the
+//!   input's F0 × 2^(n/12), both from Praat's autocorrelation tracker (praat-parselmouth, pinned,
+//!   installed with pip into target/peer-python), over frames both call voiced, pooled over
+//!   the clips.
+//!
+//! Each converter mode runs twice: formants kept (Formant 0, against `rubberband -3 --formant`)
+//! and formants moved with the pitch (Formant = n, against `rubberband -3`). Prints the median
+//! |cents| per shift n ∈ {−12, −7, −3, +3, +7, +12} and the share of frames off by more than 50
+//! cents (octave and voicing slips).
+
+use crate::cli::Args;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use voirs_shared::analysis::pitch::PitchTracker;
+use voirs_shared::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
+use voirs_shared::wav::{self, Audio};
+
+const SHIFTS: [i32; 6] = [-12, -7, -3, 3, 7, 12];
+const CLIPS: [&str; 5] = ["0870", "0880", "0890", "0920", "0930"];
+const PARSELMOUTH: &str = "praat-parselmouth==0.4.6";
+const NUMPY: &str = "numpy==2.4.6";
+const SYNTH_SR: u32 = 48_000;
+
+/// One way of shifting: ours (a mode, formants kept or moved) or Rubber Band R3.
+#[derive(Clone, Copy)]
+struct System {
+    label: &'static str,
+    mode: Option<&'static str>,
+    formant_moves: bool,
+}
+
+const SYSTEMS: [System; 6] = [
+    System { label: "Live, formants kept", mode: Some("Live (10 ms)"), formant_moves: false },
+    System { label: "Quality, formants kept", mode: Some("Quality (43 ms)"), formant_moves: false },
+    System { label: "R3 --formant", mode: None, formant_moves: false },
+    System { label: "Live, formants moved", mode: Some("Live (10 ms)"), formant_moves: true },
+    System { label: "Quality, formants moved", mode: Some("Quality (43 ms)"), formant_moves: true },
+    System { label: "R3", mode: None, formant_moves: true },
+];
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The folder holding parselmouth for `PYTHONPATH`, installed there with pip when missing.
+fn parselmouth(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target/peer-python");
+    let probe = |dir: &Path| {
+        Command::new("python3").args(["-c", "import parselmouth"]).env("PYTHONPATH", dir).output().is_ok_and(|o| o.status.success())
+    };
+    if !probe(&dir) {
+        eprintln!("installing {PARSELMOUTH} and {NUMPY} into {} with pip", dir.display());
+        run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]).arg(&dir).args([PARSELMOUTH, NUMPY]))?;
+    }
+    if probe(&dir) { Ok(dir) } else { Err("parselmouth does not import after installing it".into()) }
+}
+
+fn ours(input: &Path, out: &Path, mode: &str, n: i32, formant: i32) -> Result<(), String> {
+    let args: Vec<String> = [
+        "converter", "--in", &input.display().to_string(), "--out", &out.display().to_string(), "--quiet",
+        "--param", &format!("mode={mode}"), "--param", &format!("pitch={n}"), "--param", &format!("formant={formant}"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    crate::render::render(&args)
+}
+
+fn rubberband(input: &Path, out: &Path, n: i32, formant: bool) -> Result<(), String> {
+    let mut c = Command::new("rubberband");
+    c.args(["-q", "-3"]);
+    if formant {
+        c.arg("--formant");
+    }
+    run(c.args(["-p", &n.to_string()]).arg(input).arg(out))
+}
+
+/// Renders every system and shift for `input` into `dir`; returns the output paths, indexed
+/// [system][shift].
+fn render_all(input: &Path, dir: &Path, tag: &str) -> Result<Vec<Vec<PathBuf>>, String> {
+    let mut paths = Vec::new();
+    for (s, sys) in SYSTEMS.iter().enumerate() {
+        let mut row = Vec::new();
+        for n in SHIFTS {
+            let out = dir.join(format!("{tag}_s{s}_{n}.wav"));
+            let formant = if sys.formant_moves { n } else { 0 };
+            match sys.mode {
+                Some(mode) => ours(input, &out, mode, n, formant)?,
+                None => rubberband(input, &out, n, !sys.formant_moves)?,
+            }
+            row.push(out);
+        }
+        paths.push(row);
+    }
+    Ok(paths)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
+    println!("\n{title}\nmedian |cents| (share of frames off by > 50 cents)");
+    print!("{:<26}", "n =");
+    for n in SHIFTS {
+        print!("{:>16}", format!("{n:+}"));
+    }
+    println!();
+    for (s, sys) in SYSTEMS.iter().enumerate() {
+        print!("{:<26}", sys.label);
+        for e in &errors[s] {
+            let gross = 100.0 * e.iter().filter(|v| **v > 50.0).count() as f64 / e.len().max(1) as f64;
+            print!("{:>16}", format!("{:.2} ({gross:.0} %)", median(e.clone())));
+        }
+        println!();
+    }
+}
+
+pub fn compare(args: &[String]) -> Result<(), String> {
+    let _ = Args::parse(args, &[], &[])?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    if Command::new("rubberband").arg("--version").output().is_err() {
+        return Err("`rubberband` is not on PATH (Debian: apt install rubberband-cli)".into());
+    }
+    let py = parselmouth(&root)?;
+    let dir = root.join("target/compare");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+
+    // Synthetic voices, errors against the truth under the converter's YIN tracker.
+    let sr = SYNTH_SR as f64;
+    let voices: [(&str, Vec<f64>, &[_]); 4] = [
+        ("steady 150 Hz", vec![150.0; 2 * SYNTH_SR as usize], &MALE_AH[..]),
+        ("glide 120→240 Hz", track::glide(sr, 2.0, 120.0, 240.0), &MALE_AH[..]),
+        ("vibrato 220 Hz ±50 c", track::vibrato(sr, 2.0, 220.0, 50.0, 5.5), &FEMALE_EE[..]),
+        ("jitter 1 %", track::jitter(sr, 2.0, 140.0, 1.0, 5), &MALE_AH[..]),
+    ];
+    for (v, (name, f0, formants)) in voices.iter().enumerate() {
+        let input = dir.join(format!("synthetic_{v}.wav"));
+        let x = voice(sr, f0, &Envelope::new(formants), 0.5);
+        wav::write(&input, &Audio { sample_rate: SYNTH_SR, channels: vec![x] }).map_err(|e| e.to_string())?;
+        let paths = render_all(&input, &dir, &format!("synthetic_{v}"))?;
+        let mut errors = Vec::new();
+        for row in &paths {
+            let mut per_shift = Vec::new();
+            for (path, n) in row.iter().zip(SHIFTS) {
+                let y = wav::read(path).map_err(|e| e.to_string())?;
+                let ratio = 2f64.powf(n as f64 / 12.0);
+                let est = PitchTracker::analyse(sr as f32, &y.channels[0], 60.0, 2000.0);
+                let e: Vec<f64> = est
+                    .iter()
+                    .filter(|(at, e)| e.voiced && *at > 0.1 * sr && (*at as usize) < f0.len())
+                    .map(|(at, e)| (1200.0 * (e.f0 as f64 / (f0[*at as usize] * ratio)).log2()).abs())
+                    .collect();
+                per_shift.push(e);
+            }
+            errors.push(per_shift);
+        }
+        print_table(&format!("Synthetic voice: {name} (48 kHz; the converter's YIN tracker against the true F0)"), &errors);
+    }
+
+    // Read speech, errors against the input under Praat.
+    let models = voirs_shared::assets::models_dir();
+    let mut all: Vec<(PathBuf, Vec<Vec<PathBuf>>)> = Vec::new();
+    for c in CLIPS {
+        let input = models.join(format!("librivox-{c}.wav"));
+        if !input.exists() {
+            return Err(format!("{} is missing: run `cargo xtask models`", input.display()));
+        }
+        let paths = render_all(&input, &dir, &format!("librivox_{c}"))?;
+        all.push((input, paths));
+    }
+    let json = dir.join("praat.json");
+    let mut files: Vec<String> = Vec::new();
+    for (input, paths) in &all {
+        files.push(input.display().to_string());
+        files.extend(paths.iter().flatten().map(|p| p.display().to_string()));
+    }
+    run(Command::new("python3").arg(root.join("tests/peers/f0_praat.py")).arg(&json).args(&files).env("PYTHONPATH", &py))?;
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let tracker = doc["tracker"].as_str().unwrap_or("Praat").to_owned();
+    let get = |p: &Path| -> Vec<f64> {
+        doc["tracks"][p.display().to_string()].as_array().map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect()).unwrap_or_default()
+    };
+    let mut errors = vec![vec![Vec::new(); SHIFTS.len()]; SYSTEMS.len()];
+    for (input, paths) in &all {
+        let a = get(input);
+        for (s, row) in paths.iter().enumerate() {
+            for (k, (path, n)) in row.iter().zip(SHIFTS).enumerate() {
+                let b = get(path);
+                let ratio = 2f64.powf(n as f64 / 12.0);
+                errors[s][k].extend(a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (1200.0 * (y / (x * ratio)).log2()).abs()));
+            }
+        }
+    }
+    print_table(&format!("Read speech: five LibriVox clips (16 kHz), {tracker}, output against input"), &errors);
+    Ok(())
+}
