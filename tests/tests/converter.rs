@@ -200,3 +200,20 @@ fn switching_mode_restarts_the_plugin_with_the_new_latency() {
     assert!(p.restart_if_requested().unwrap());
     assert_eq!(p.latency(), 480);
 }
+
+/// Pitch correction through the bundle: a voice held at D3 + 35 cents, correction on in C minor
+/// with a 10 ms retune: the output sits on D3 within 5 cents (median after 100 ms), in both
+/// modes.
+#[test]
+fn pitch_correction_lands_a_held_note_on_the_scale() {
+    let d3 = 440.0 * 2f64.powf((50.0 - 69.0) / 12.0);
+    let f0 = vec![d3 * 2f64.powf(35.0 / 1200.0); SR as usize];
+    for mode in [("mode", "Live (10 ms)"), QUALITY] {
+        let (out, latency) = shifted_with(&[mode, ("correct", "On"), ("key", "C"), ("scale", "Minor"), ("retune", "10 ms")], &f0, &Schedule::Fixed(256));
+        // The output against D3 (not the input × a fixed ratio): median_error with the shift that
+        // turns the held input into D3.
+        let e = median_error(&out[0], &f0, latency, -35.0);
+        eprintln!("converter {} correction, D3 + 35 cents in C minor: {e:.2} cents from D3", mode.1);
+        assert!(e <= 5.0, "{}: {e:.2} cents from D3", mode.1);
+    }
+}

@@ -14,6 +14,11 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
         p.push(("pitch", "Pitch", "0 st"));
         p.push(("cents", "Fine", "0.0 ct"));
         p.push(("formant", "Formant", "0.0 st"));
+        p.push(("correct", "Correction", "Off"));
+        p.push(("key", "Key", "C"));
+        p.push(("scale", "Scale", "Chromatic"));
+        p.push(("retune", "Retune", "50 ms"));
+        p.push(("humanise", "Humanise", "0 %"));
     }
     p.push(("out_gain", "Output Gain", "0.00 dB"));
     if spec.package == SINGER.package {
@@ -100,14 +105,19 @@ fn param_infos(spec: PluginSpec) {
         assert_eq!(info.id, clap_param_id(string_id), "{}: CLAP id", info.name);
         // Continuous parameters are normalised 0..1 at the host; stepped ones count their steps
         // (nice-plug's CLAP convention), so hosts show and automate whole steps.
-        let max = if *string_id == "pitch" { 48.0 } else { 1.0 };
+        let max = match *string_id {
+            "pitch" => 48.0,
+            "key" => 11.0,
+            "scale" => 2.0,
+            _ => 1.0,
+        };
         assert_eq!((info.min, info.max), (0.0, max), "{}: host-side range", info.name);
         assert!((info.min..=info.max).contains(&info.default), "{}: default {}", info.name, info.default);
         assert_eq!(p.param_value(info.id).unwrap(), info.default, "{}: starts at its default", info.name);
         assert_eq!(p.value_to_text(info.id, info.default).unwrap(), *default_text, "{}: default text", info.name);
         assert!(info.flags.contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE), "{}: automatable", info.name);
         assert_eq!(info.is_bypass(), *string_id == "bypass", "{}: bypass flag", info.name);
-        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch"].contains(string_id), "{}: stepped", info.name);
+        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch", "correct", "key", "scale"].contains(string_id), "{}: stepped", info.name);
     }
     let gain = p.param("out_gain").unwrap();
     assert_eq!(p.value_to_text(gain.id, 0.0).unwrap(), "-36.00 dB");
@@ -141,7 +151,10 @@ fn round_trip(p: &mut voirs_tests::Instance, info: &ParamInfo) {
     let text = p.value_to_text(info.id, if info.is_stepped() { lo + 1.0 } else { lo + 0.25 * (hi - lo) }).unwrap();
     let v = p.set_param_text(info.id, &text).unwrap();
     assert_eq!(p.param_value(info.id).unwrap(), v, "{}: set {text:?}", info.name);
-    if info.is_bypass() {
+    // Switches (Bypass, Correction) read On/Off in any case; nice-plug's switches take any other
+    // text as Off rather than refusing it.
+    let switch = info.is_stepped() && hi - lo == 1.0 && p.value_to_text(info.id, lo).unwrap() == "Off";
+    if switch {
         assert_eq!(p.text_to_value(info.id, "On").unwrap(), 1.0, "{}", info.name);
         assert_eq!(p.text_to_value(info.id, "off").unwrap(), 0.0, "{}", info.name);
     } else {

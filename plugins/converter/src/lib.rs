@@ -10,7 +10,7 @@ use voirs_kit::Status;
 use voirs_kit::editor::PluginEditor;
 use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
-use voirs_shared::convert::{self, ConverterEngine};
+use voirs_shared::convert::{self, ConverterEngine, correct};
 
 /// State schema this build writes; see `voirs_kit::state`.
 pub const STATE_SCHEMA: u32 = 1;
@@ -36,6 +36,46 @@ impl ModeChoice {
     }
 }
 
+/// Keys for pitch correction.
+#[derive(Enum, Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Key {
+    C,
+    #[name = "C♯"]
+    Cs,
+    D,
+    #[name = "E♭"]
+    Eb,
+    E,
+    F,
+    #[name = "F♯"]
+    Fs,
+    G,
+    #[name = "A♭"]
+    Ab,
+    A,
+    #[name = "B♭"]
+    Bb,
+    B,
+}
+
+/// Scales for pitch correction (mirrors `correct::Scale`).
+#[derive(Enum, Debug, PartialEq, Eq, Clone, Copy)]
+pub enum ScaleChoice {
+    Chromatic,
+    Major,
+    Minor,
+}
+
+impl ScaleChoice {
+    fn engine(self) -> correct::Scale {
+        match self {
+            ScaleChoice::Chromatic => correct::Scale::Chromatic,
+            ScaleChoice::Major => correct::Scale::Major,
+            ScaleChoice::Minor => correct::Scale::Minor,
+        }
+    }
+}
+
 #[derive(Params)]
 pub struct ConverterParams {
     #[id = "bypass"]
@@ -49,6 +89,17 @@ pub struct ConverterParams {
     pub cents: FloatParam,
     #[id = "formant"]
     pub formant: FloatParam,
+    /// Pitch correction to a key and scale.
+    #[id = "correct"]
+    pub correct: BoolParam,
+    #[id = "key"]
+    pub key: EnumParam<Key>,
+    #[id = "scale"]
+    pub scale: EnumParam<ScaleChoice>,
+    #[id = "retune"]
+    pub retune: FloatParam,
+    #[id = "humanise"]
+    pub humanise: FloatParam,
     #[id = "out_gain"]
     pub out_gain: FloatParam,
     #[persist = "schema"]
@@ -71,6 +122,17 @@ impl Default for ConverterParams {
                 .with_step_size(0.1)
                 .with_unit(" st")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            correct: BoolParam::new("Correction", false),
+            key: EnumParam::new("Key", Key::C),
+            scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
+            retune: FloatParam::new("Retune", 50.0, FloatRange::Skewed { min: 0.0, max: 400.0, factor: FloatRange::skew_factor(-1.5) })
+                .with_step_size(1.0)
+                .with_unit(" ms")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            humanise: FloatParam::new("Humanise", 0.0, FloatRange::Linear { min: 0.0, max: 100.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
             out_gain: voirs_kit::out_gain_param(),
             schema: std::sync::Mutex::new(STATE_SCHEMA),
         }
@@ -95,7 +157,7 @@ impl Default for VoiceConverter {
         Self {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 330.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 460.0), 1.0),
             engine: None,
         }
     }
@@ -131,9 +193,39 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Mode");
             ui.add(widgets::ParamSlider::for_param(&self.params.mode, setter));
             ui.end_row();
+            ui.label("Correction");
+            ui.add(widgets::ParamSlider::for_param(&self.params.correct, setter));
+            ui.end_row();
+            ui.label("Key / Scale");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.key, setter).with_width(70.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.scale, setter).with_width(100.0));
+            });
+            ui.end_row();
+            ui.label("Retune");
+            ui.add(widgets::ParamSlider::for_param(&self.params.retune, setter));
+            ui.end_row();
+            ui.label("Humanise");
+            ui.add(widgets::ParamSlider::for_param(&self.params.humanise, setter));
+            ui.end_row();
         });
         ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
         ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
+    }
+}
+
+impl VoiceConverter {
+    /// Everything the engine takes from the parameters each block.
+    fn apply(params: &ConverterParams, converter: &mut ConverterEngine) {
+        converter.set_pitch(params.pitch.value() as f32, params.cents.value());
+        converter.set_formant(params.formant.value());
+        converter.set_correction(
+            params.correct.value(),
+            params.key.value() as i32,
+            params.scale.value().engine(),
+            params.retune.value(),
+            params.humanise.value() / 100.0,
+        );
     }
 }
 
@@ -169,8 +261,7 @@ impl Plugin for VoiceConverter {
     fn activate(&mut self, layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
         let mut converter = ConverterEngine::new(channels, config.sample_rate, self.params.mode.value().engine());
-        converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
-        converter.set_formant(self.params.formant.value());
+        Self::apply(&self.params, &mut converter);
         converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
@@ -181,8 +272,7 @@ impl Plugin for VoiceConverter {
 
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
-            e.converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
-            e.converter.set_formant(self.params.formant.value());
+            Self::apply(&self.params, &mut e.converter);
             e.converter.reset();
             e.io.reset(self.params.bypass.value());
         }
@@ -201,8 +291,7 @@ impl Plugin for VoiceConverter {
             context.set_latency_samples(convert::latency_for(e.sample_rate, wanted) as u32);
         }
         let converter = &mut e.converter;
-        converter.set_pitch(self.params.pitch.value() as f32, self.params.cents.value());
-        converter.set_formant(self.params.formant.value());
+        Self::apply(&self.params, converter);
         e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
         ProcessStatus::Normal
     }

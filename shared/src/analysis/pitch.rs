@@ -40,6 +40,8 @@ impl Estimate {
 const THRESHOLD: f64 = 0.12;
 /// Normalised difference above which a frame is unvoiced.
 const VOICING: f64 = 0.3;
+/// Normalised difference up to which an ongoing voice stays voiced.
+const VOICING_HOLD: f64 = 0.5;
 /// Mean square below which the window is silence (−80 dBFS).
 const SILENCE: f64 = 1e-8;
 
@@ -276,7 +278,11 @@ impl PitchTracker {
         let den = dm - 2.0 * d0 + dp;
         let delta = if den > 0.0 { (0.5 * (dm - dp) / den).clamp(-1.0, 1.0) } else { 0.0 };
         let period = (t as f64 + delta) * self.decim as f64;
-        let voiced = c < VOICING;
+        // Hysteresis: a voice already heard stays voiced through breathier periods (up to
+        // VOICING_HOLD) as long as its period carries on (within 15 %); a new voice must be
+        // clearly periodic (VOICING) to start.
+        let continues = self.latest.voiced && self.latest.period > 0.0 && (period as f32 / self.latest.period - 1.0).abs() < 0.15;
+        let voiced = c < VOICING || (continues && c < VOICING_HOLD);
         let lag = ((short as f64 + period / self.decim as f64) / 2.0 * self.decim as f64) as f32 + self.filter_delay;
         let confidence = (1.0 - c).clamp(0.0, 1.0) as f32;
         self.latest = if voiced || self.latest.f0 == 0.0 {

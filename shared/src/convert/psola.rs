@@ -200,6 +200,11 @@ impl Psola {
         self.wet = if self.shifting() { 1.0 } else { 0.0 };
     }
 
+    /// The pitch tracker's newest estimate of the input (the channels' mid).
+    pub fn input_estimate(&self) -> crate::analysis::pitch::Estimate {
+        self.tracker.latest()
+    }
+
     pub fn reset(&mut self) {
         self.rings.iter_mut().for_each(|r| r.iter_mut().for_each(|v| *v = 0.0));
         self.mid.iter_mut().for_each(|v| *v = 0.0);

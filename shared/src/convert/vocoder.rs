@@ -262,6 +262,11 @@ impl PhaseVocoder {
         self.idle_frames = if self.shifting() { 0 } else { self.max_idle_frames };
     }
 
+    /// The pitch tracker's newest estimate of the input (the channels' mid).
+    pub fn input_estimate(&self) -> crate::analysis::pitch::Estimate {
+        self.tracker.latest()
+    }
+
     pub fn reset(&mut self) {
         for c in 0..self.nch {
             self.ring[c].fill(0.0);
