@@ -9,6 +9,7 @@ mod cli;
 mod render;
 mod models;
 mod onnx_fold;
+mod phonemize;
 mod suite;
 
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         "bench" => bench::bench(rest),
         "test" => suite::test(rest),
         "models" => models::models(rest),
+        "phonemize" => phonemize::phonemize(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
         "bench-model" => bench_models::bench_model(rest),

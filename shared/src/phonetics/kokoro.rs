@@ -1,0 +1,160 @@
+//! ARPAbet → Kokoro's phoneme vocabulary, in the US English conventions of `misaki` (the
+//! tokenizer Kokoro was trained with): one letter per diphthong (`A` eɪ, `I` aɪ, `O` oʊ, `W`
+//! aʊ, `Y` ɔɪ), `ʤ`/`ʧ` for the affricates, `ɜɹ`/`əɹ` for stressed/unstressed r-coloured
+//! vowels, `ʌ`/`ə` for stressed/unstressed AH, the stress mark (`ˈ`, `ˌ`) right before its
+//! vowel, and the US flap as `T` (misaki writes `ɾ` and Kokoro v1.0 reads it as `T`). Words are
+//! separated by a space; phrase breaks become the punctuation Kokoro knows.
+
+use super::arpabet::{Arpa, Phoneme, Stress};
+use super::normalize::{Pause, SentenceKind};
+use super::Utterance;
+
+/// Every symbol [`map`] can produce. All are in Kokoro v1.0's `vocab.json`.
+pub const SYMBOLS: &[&str] = &[
+    "ɑ", "æ", "ʌ", "ə", "ɔ", "W", "I", "ɛ", "ɜ", "ɹ", "A", "ɪ", "i", "O", "Y", "ʊ", "u", "b", "ʧ", "d", "ð", "f", "ɡ", "h", "ʤ", "k", "l", "m",
+    "n", "ŋ", "p", "s", "ʃ", "t", "T", "θ", "v", "w", "j", "z", "ʒ", "ˈ", "ˌ", " ", ",", ".", "!", "?", ";", ":", "—", "…",
+];
+
+/// One output symbol and what it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KokoroSymbol {
+    pub symbol: &'static str,
+    /// The word, syllable (index within the word) and phoneme (index within the word) this
+    /// symbol realises; `None` for spaces and punctuation.
+    pub word: Option<usize>,
+    pub syllable: Option<usize>,
+    pub phoneme: Option<usize>,
+}
+
+/// A phoneme string for Kokoro and its links back to the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KokoroPhonemes {
+    pub text: String,
+    pub symbols: Vec<KokoroSymbol>,
+}
+
+/// The Kokoro symbols of one ARPAbet phoneme (without its stress mark). `flap` asks for the
+/// flapped /t/.
+pub fn symbols_of(p: &Phoneme, flap: bool) -> &'static [&'static str] {
+    use Arpa::*;
+    let stressed = matches!(p.stress, Some(Stress::Primary | Stress::Secondary));
+    match p.arpa {
+        AA => &["ɑ"],
+        AE => &["æ"],
+        AH => if stressed { &["ʌ"] } else { &["ə"] },
+        AO => &["ɔ"],
+        AW => &["W"],
+        AY => &["I"],
+        EH => &["ɛ"],
+        ER => if stressed { &["ɜ", "ɹ"] } else { &["ə", "ɹ"] },
+        EY => &["A"],
+        IH => &["ɪ"],
+        IY => &["i"],
+        OW => &["O"],
+        OY => &["Y"],
+        UH => &["ʊ"],
+        UW => &["u"],
+        B => &["b"],
+        CH => &["ʧ"],
+        D => &["d"],
+        DH => &["ð"],
+        F => &["f"],
+        G => &["ɡ"],
+        HH => &["h"],
+        JH => &["ʤ"],
+        K => &["k"],
+        L => &["l"],
+        M => &["m"],
+        N => &["n"],
+        NG => &["ŋ"],
+        P => &["p"],
+        R => &["ɹ"],
+        S => &["s"],
+        SH => &["ʃ"],
+        T => if flap { &["T"] } else { &["t"] },
+        TH => &["θ"],
+        V => &["v"],
+        W => &["w"],
+        Y => &["j"],
+        Z => &["z"],
+        ZH => &["ʒ"],
+    }
+}
+
+/// US flapping inside a word: /t/ after a vowel or r and before an unstressed vowel
+/// ("water", "city", "butter"), as misaki marks it.
+fn flapped(ps: &[Phoneme], i: usize) -> bool {
+    ps[i].arpa == Arpa::T
+        && i > 0
+        && (ps[i - 1].is_vowel() || ps[i - 1].arpa == Arpa::R)
+        && ps.get(i + 1).is_some_and(|n| n.is_vowel() && n.stress == Some(Stress::Unstressed))
+}
+
+/// The punctuation symbol for a phrase break.
+fn break_symbol(punct: &str, pause: Pause, kind: SentenceKind, ends: bool) -> Option<&'static str> {
+    if ends {
+        return Some(match kind {
+            SentenceKind::Question => "?",
+            SentenceKind::Exclamation => "!",
+            SentenceKind::Statement => if punct.contains('…') || punct.contains("...") { "…" } else { "." },
+        });
+    }
+    match pause {
+        Pause::None => None,
+        Pause::Short => Some(","),
+        Pause::Medium => Some(if punct.contains(';') {
+            ";"
+        } else if punct.contains(':') {
+            ":"
+        } else if punct.contains(['-', '–', '—']) {
+            "—"
+        } else if punct.contains('…') || punct.contains("...") {
+            "…"
+        } else {
+            ","
+        }),
+        Pause::Long | Pause::Paragraph => Some("."),
+    }
+}
+
+/// Maps a whole utterance.
+pub fn map(u: &Utterance) -> KokoroPhonemes {
+    let mut symbols = Vec::new();
+    for (pi, ph) in u.phrases.iter().enumerate() {
+        for wi in ph.words.clone() {
+            if wi > ph.words.start {
+                symbols.push(KokoroSymbol { symbol: " ", word: None, syllable: None, phoneme: None });
+            }
+            let w = &u.words[wi];
+            for (k, p) in w.phonemes.iter().enumerate() {
+                let syl = w.syllables.iter().position(|s| s.range().contains(&k));
+                let link = |symbol| KokoroSymbol { symbol, word: Some(wi), syllable: syl, phoneme: Some(k) };
+                match p.stress {
+                    Some(Stress::Primary) => symbols.push(link("ˈ")),
+                    Some(Stress::Secondary) => symbols.push(link("ˌ")),
+                    _ => {}
+                }
+                for s in symbols_of(p, flapped(&w.phonemes, k)) {
+                    symbols.push(link(s));
+                }
+            }
+        }
+        let punct = &u.text[ph.punctuation.clone()];
+        if let Some(s) = break_symbol(punct, ph.pause, ph.sentence, ph.ends_sentence) {
+            symbols.push(KokoroSymbol { symbol: s, word: None, syllable: None, phoneme: None });
+        }
+        if pi + 1 < u.phrases.len() && !ph.words.is_empty() {
+            symbols.push(KokoroSymbol { symbol: " ", word: None, syllable: None, phoneme: None });
+        }
+    }
+    while symbols.last().is_some_and(|s| s.symbol == " ") {
+        symbols.pop();
+    }
+    KokoroPhonemes { text: symbols.iter().map(|s| s.symbol).collect(), symbols }
+}
+
+/// Token ids for Kokoro from its `vocab.json` (`{"vocab": {symbol: id}}`); `None` names the
+/// first symbol the vocabulary lacks.
+pub fn token_ids(p: &KokoroPhonemes, vocab: &std::collections::HashMap<String, i64>) -> Result<Vec<i64>, String> {
+    p.symbols.iter().map(|s| vocab.get(s.symbol).copied().ok_or_else(|| s.symbol.to_string())).collect()
+}
