@@ -92,7 +92,7 @@ fn flapped(ps: &[Phoneme], i: usize) -> bool {
 
 /// The punctuation symbol for a phrase break.
 fn break_symbol(punct: &str, pause: Pause, kind: SentenceKind, ends: bool) -> Option<&'static str> {
-    if ends {
+    if ends && pause != Pause::None {
         return Some(match kind {
             SentenceKind::Question => "?",
             SentenceKind::Exclamation => "!",

@@ -234,11 +234,16 @@ pub struct Context<'a> {
     pub prev: Option<&'a str>,
     pub next: Option<&'a str>,
     pub next2: Option<&'a str>,
+    /// Every word of the phrase.
+    pub phrase: &'a [&'a str],
 }
 
 impl Context<'_> {
     fn prev_in(&self, l: &[&str]) -> bool {
         self.prev.is_some_and(|w| l.contains(&w))
+    }
+    fn prev2_in(&self, l: &[&str]) -> bool {
+        self.prev2.is_some_and(|w| l.contains(&w))
     }
     fn next_in(&self, l: &[&str]) -> bool {
         self.next.is_some_and(|w| l.contains(&w))
@@ -276,7 +281,8 @@ pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
     let s = match word {
         "read" => {
             let past_prev = c.prev_in(&["have", "has", "had", "having", "i've", "we've", "you've", "they've", "was", "were", "been", "being", "is", "are", "be", "he", "she", "it", "already", "just", "widely", "well", "never"]);
-            let past_next = [c.next, c.next2].iter().flatten().any(|w| matches!(*w, "yesterday" | "ago" | "last" | "already" | "earlier" | "once"));
+            let past_next = [c.next, c.next2].iter().flatten().any(|w| matches!(*w, "already" | "once"))
+                || c.phrase.iter().any(|w| matches!(*w, "yesterday" | "ago" | "last" | "earlier"));
             if (past_prev && !c.prev_in(&["to"])) || past_next { "R EH1 D" } else { "R IY1 D" }
         }
         "lead" => {
@@ -325,10 +331,10 @@ pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
         }
         "refuse" => if n && !c.prev_in(&["i", "you", "we", "they"]) { "R EH1 F Y UW2 Z" } else { "R IH0 F Y UW1 Z" },
         "bass" => {
-            if c.next_in(&["fishing", "fish", "boat", "boats", "lake"]) || c.prev_in(&["caught", "catch", "striped", "largemouth", "smallmouth", "sea", "black"]) { "B AE1 S" } else { "B EY1 S" }
+            if c.next_in(&["fishing", "fish", "boat", "boats", "lake"]) || c.prev_in(&["caught", "catch", "striped", "largemouth", "smallmouth", "sea", "black"]) || c.prev2_in(&["caught", "catch", "catching"]) { "B AE1 S" } else { "B EY1 S" }
         }
         "bow" => {
-            if c.next_in(&["down", "to", "before", "out", "low", "deeply"]) || c.prev_in(&["take", "took", "taking", "takes", "deep", "slight", "final"]) || v { "B AW1" } else { "B OW1" }
+            if c.next_in(&["down", "to", "before", "out", "low", "deeply"]) || c.prev_in(&["take", "took", "taking", "takes", "deep", "slight", "final"]) || c.prev2_in(&["take", "took", "taking", "takes"]) || v { "B AW1" } else { "B OW1" }
         }
         "row" => {
             if c.next_in(&["with", "about", "over", "between", "erupted", "broke"]) && c.prev_in(&["a", "the", "big", "blazing", "huge", "bitter", "public", "diplomatic"]) { "R AW1" } else { "R OW1" }

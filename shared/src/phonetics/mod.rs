@@ -149,6 +149,7 @@ impl FrontEnd {
                     prev: j.checked_sub(1).map(|k| texts[k]),
                     next: texts.get(j + 1).copied(),
                     next2: texts.get(j + 2).copied(),
+                    phrase: &texts,
                 };
                 let (phonemes, source) = self.pronounce(w, &ctx);
                 let syllables = match &w.how {

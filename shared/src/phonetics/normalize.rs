@@ -534,7 +534,11 @@ impl<'a> Normalizer<'a> {
                     b.pause = b.pause.max(Pause::Long);
                 }
             }
-            Some(Item::Word(_)) => self.out.push(Item::Break(Break { span: end..end, pause: Pause::None, sentence: Some(SentenceKind::Statement) })),
+            Some(Item::Word(_)) => {
+                // A final period kept by an abbreviation ("etc.") still ends the sentence.
+                let pause = if self.text.trim_end().ends_with('.') { Pause::Long } else { Pause::None };
+                self.out.push(Item::Break(Break { span: end..end, pause, sentence: Some(SentenceKind::Statement) }))
+            }
             None => {}
         }
     }
@@ -583,7 +587,9 @@ impl<'a> Normalizer<'a> {
                 self.words(exp, span.clone());
                 // The period of a non-title abbreviation also ends a sentence when the next
                 // word starts one.
-                if w.ends_with('.') && !is_title(key) && !(key == "st" && exp == "saint") && next.is_some_and(starts_upper) && !next.is_some_and(|n| month_name(n).is_none() && n.chars().next().is_some_and(|c| c.is_ascii_digit())) {
+                let not_abbreviated = exp == key;
+                let title_like = (is_title(key) && !not_abbreviated) || (key == "st" && exp == "saint") || (key == "ft" && exp == "fort");
+                if w.ends_with('.') && !title_like && (next.is_some_and(starts_upper) || (not_abbreviated && next.is_some())) && !next.is_some_and(|n| month_name(n).is_none() && n.chars().next().is_some_and(|c| c.is_ascii_digit())) {
                     let end = span.end;
                     self.brk(end - 1..end, Pause::Long, Some(SentenceKind::Statement));
                 }
@@ -1101,6 +1107,18 @@ impl<'a> Normalizer<'a> {
             // Unknown letters after the number: read both ("3D", "4G").
             self.alnum_or_number(&w[off..], s0 + off..span.end);
             return k + 1;
+        }
+        // "3 pm", "10 a.m."
+        if suffix.is_empty()
+            && frac.is_none()
+            && value.is_some_and(|v| (1..=12).contains(&v))
+            && let Some(m) = next_lower.as_deref().and_then(ampm)
+        {
+            self.words(&numbers::cardinal(int), num_span);
+            let nspan = self.chunks[k + 1].span.clone();
+            self.word(m, nspan, How::Spell { plural: false });
+            self.abbreviation_period_end(k + 1);
+            return k + 2;
         }
         // Plain numbers: day of month, years, digit strings, cardinals.
         let said = if frac.is_some() {
