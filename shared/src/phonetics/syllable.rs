@@ -92,7 +92,12 @@ pub fn syllabify_with_hyphens(phonemes: &[Phoneme], parts: &[&str]) -> Vec<Sylla
 /// Consonant sounds a spelling starts with, before its first vowel letter (`y` after a
 /// consonant counts as a vowel).
 fn leading_consonant_sounds(part: &str) -> usize {
-    let s: Vec<char> = part.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect();
+    let mut s: Vec<char> = part.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect();
+    // A syllabic "-le" ("kle" in "twin-kle") is the nucleus: only what precedes it is onset.
+    if s.len() >= 3 && s.ends_with(&['l', 'e']) && !s[..s.len() - 2].iter().any(|c| "aeiouy".contains(*c)) {
+        s.truncate(s.len() - 2);
+        return s.len().min(2);
+    }
     let mut i = 0;
     let mut n = 0;
     while i < s.len() {
@@ -156,5 +161,6 @@ mod tests {
         assert_eq!(leading_consonant_sounds("str"), 3);
         assert_eq!(leading_consonant_sounds("ya"), 1);
         assert_eq!(leading_consonant_sounds("a"), 0);
+        assert_eq!(leading_consonant_sounds("kle"), 1);
     }
 }
