@@ -180,7 +180,10 @@ fn kokoro_strings_follow_misaki_conventions() {
     assert_eq!(k("bird"), "bˈɜɹd");
     assert_eq!(k("church judge"), "ʧˈɜɹʧ ʤˈʌʤ");
     assert_eq!(k("boy, house!"), "bˈY, hˈWs!");
-    assert_eq!(k("Is it?"), "ˈɪz ˈɪt?");
+    // Function words are unstressed inside a phrase and keep their stress at its end.
+    assert_eq!(k("Is it?"), "ɪz ˈɪt?");
+    assert_eq!(k("a cup of tea"), "ə kˈʌp ʌv tˈi");
+    assert_eq!(k("what is it for?"), "wˌʌt ɪz ɪt fˈɔɹ?");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 use super::arpabet::{Arpa, Phoneme, Stress};
 use super::normalize::{Pause, SentenceKind};
 use super::Utterance;
+use super::lexicon::Source;
 
 /// Every symbol [`map`] can produce. All are in Kokoro v1.0's `vocab.json`.
 pub const SYMBOLS: &[&str] = &[
@@ -117,6 +118,15 @@ fn break_symbol(punct: &str, pause: Pause, kind: SentenceKind, ends: bool) -> Op
     }
 }
 
+/// Function words misaki leaves unstressed inside a phrase (their vowels stay full: "of" is
+/// ʌv), and those it gives only secondary stress; at the end of a phrase they keep theirs.
+const UNSTRESSED: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "for", "is", "it", "and", "at", "he", "we", "you", "my", "was", "are", "be", "have", "has", "his",
+    "her", "with", "from", "by", "as", "that", "this", "or", "can", "will", "your", "their", "they", "she", "were", "been", "am", "if",
+    "than", "there",
+];
+const SECONDARY: &[&str] = &["on", "but", "not", "so", "what", "when", "who", "how", "me", "him", "them", "us", "our"];
+
 /// Maps a whole utterance.
 pub fn map(u: &Utterance) -> KokoroPhonemes {
     let mut symbols = Vec::new();
@@ -126,12 +136,16 @@ pub fn map(u: &Utterance) -> KokoroPhonemes {
                 symbols.push(KokoroSymbol { symbol: " ", word: None, syllable: None, phoneme: None });
             }
             let w = &u.words[wi];
+            let phrase_final = wi + 1 == ph.words.end;
+            let weak = !phrase_final && w.source != Source::Override && UNSTRESSED.contains(&w.text.as_str());
+            let demoted = !phrase_final && w.source != Source::Override && SECONDARY.contains(&w.text.as_str());
             for (k, p) in w.phonemes.iter().enumerate() {
                 let syl = w.syllables.iter().position(|s| s.range().contains(&k));
                 let link = |symbol| KokoroSymbol { symbol, word: Some(wi), syllable: syl, phoneme: Some(k) };
                 match p.stress {
-                    Some(Stress::Primary) => symbols.push(link("ˈ")),
-                    Some(Stress::Secondary) => symbols.push(link("ˌ")),
+                    _ if weak => {}
+                    Some(Stress::Primary) if !demoted => symbols.push(link("ˈ")),
+                    Some(Stress::Primary | Stress::Secondary) => symbols.push(link("ˌ")),
                     _ => {}
                 }
                 for s in symbols_of(p, flapped(&w.phonemes, k)) {

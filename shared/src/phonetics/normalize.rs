@@ -588,7 +588,7 @@ impl<'a> Normalizer<'a> {
                 // The period of a non-title abbreviation also ends a sentence when the next
                 // word starts one.
                 let not_abbreviated = exp == key;
-                let title_like = (is_title(key) && !not_abbreviated) || (key == "st" && exp == "saint") || (key == "ft" && exp == "fort");
+                let title_like = (is_title(key) && !not_abbreviated && !(key == "dr" && exp == "drive")) || (key == "st" && exp == "saint") || (key == "ft" && exp == "fort");
                 if w.ends_with('.') && !title_like && (next.is_some_and(starts_upper) || (not_abbreviated && next.is_some())) && !next.is_some_and(|n| month_name(n).is_none() && n.chars().next().is_some_and(|c| c.is_ascii_digit())) {
                     let end = span.end;
                     self.brk(end - 1..end, Pause::Long, Some(SentenceKind::Statement));
@@ -605,6 +605,30 @@ impl<'a> Normalizer<'a> {
                 }
                 return k + 1;
             }
+        }
+        // Roman numerals after a name or a counted noun: "Henry VIII", "World War II".
+        if let Some(v) = roman(w).filter(|_| w.len() >= 2 || matches!(w, "V" | "X")) {
+            let p = prev.map(|p| p.trim_end_matches([',', '.']).to_lowercase());
+            let counted = p.as_deref().is_some_and(|p| {
+                matches!(p, "chapter" | "part" | "volume" | "vol" | "act" | "book" | "phase" | "war" | "bowl" | "title" | "article" | "section" | "episode" | "level" | "stage" | "grade" | "mark" | "type" | "class" | "psalm" | "canto" | "appendix")
+            });
+            // Regnal names only: "Buy CD" or "Plan B" are not numbers.
+            let named = v <= 40
+                && prev.is_some_and(|p| {
+                    matches!(p, "Henry" | "Louis" | "Elizabeth" | "John" | "Paul" | "Pius" | "George" | "Edward" | "Richard" | "Charles" | "William" | "James" | "Benedict" | "Gregory" | "Leo" | "Napoleon" | "Ramesses" | "Ptolemy" | "Philip" | "Frederick" | "Alexander" | "Nicholas" | "Peter" | "Catherine" | "Mary" | "Victoria" | "Constantine" | "Innocent" | "Clement" | "Urban" | "Boniface" | "Alfonso" | "Ferdinand" | "Gustav" | "Otto" | "Rocky" | "Jr" | "Sr")
+                });
+            if counted {
+                self.words(&numbers::cardinal(&v.to_string()), span);
+                return k + 1;
+            }
+            if named {
+                self.words(&format!("the {}", numbers::ordinal(&v.to_string())), span);
+                return k + 1;
+            }
+        }
+        if w == "x" && prev.is_some_and(|p| p.chars().all(|c| c.is_ascii_digit() || c == '.')) && next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())) {
+            self.word("times", span, How::Lookup);
+            return k + 1;
         }
         // Symbols.
         match w {
@@ -671,7 +695,10 @@ impl<'a> Normalizer<'a> {
 
     fn abbreviation_in_context(&self, key: &str, prev: Option<&str>, next: Option<&str>, written: &str) -> Option<&'static str> {
         let exp = abbreviation(key)?;
-        let next_name = next.is_some_and(|n| starts_upper(n) && month_name(n).is_none());
+        let starter = |n: &str| {
+            matches!(n.to_lowercase().as_str(), "the" | "then" | "he" | "she" | "it" | "we" | "they" | "i" | "but" | "and" | "so" | "a" | "an" | "this" | "that" | "there" | "it's" | "you" | "my" | "our" | "his" | "her" | "their" | "in" | "on" | "at" | "after" | "before" | "when" | "if")
+        };
+        let next_name = next.is_some_and(|n| starts_upper(n) && month_name(n).is_none() && !starter(n));
         let prev_name = prev.is_some_and(|p| starts_upper(p) || p.chars().next().is_some_and(|c| c.is_ascii_digit()));
         let next_digit = next.is_some_and(|n| n.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '#'));
         Some(match key {
@@ -702,7 +729,15 @@ impl<'a> Normalizer<'a> {
             self.alnum(w, span);
             return;
         }
-        // Acronyms: all capitals (a trailing lower-case plural s allowed: CDs, APIs).
+        // Acronyms: all capitals (a trailing lower-case plural s allowed: CDs, APIs; and the
+        // possessive: HTML's).
+        let w = match w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")) {
+            Some(st) if st.len() >= 2 && st.chars().all(|c| c.is_ascii_uppercase()) && !acronym_is_word(&st.to_lowercase()) => {
+                self.word(&st.to_lowercase(), span, How::Spell { plural: true });
+                return;
+            }
+            _ => w,
+        };
         let (stem, plural) = match w.strip_suffix('s') {
             Some(st) if st.len() >= 2 && is_all_caps(st) && st.chars().all(|c| c.is_ascii_uppercase()) => (st, true),
             _ => (w, false),
@@ -948,6 +983,11 @@ impl<'a> Normalizer<'a> {
                     self.date(g[0], groups[1], &y, span);
                     return k + 1;
                 }
+                if sep == "/" && groups.len() == 2 && (1..=12).contains(&g[0]) && (13..=31).contains(&g[1]) {
+                    let said = format!("{} {}", MONTHS[g[0] as usize - 1], numbers::ordinal(groups[1]));
+                    self.words(&said, span);
+                    return k + 1;
+                }
                 if sep == "/" && groups.len() == 2 {
                     if groups == ["24", "7"] {
                         self.words("twenty-four seven", span);
@@ -996,6 +1036,21 @@ impl<'a> Normalizer<'a> {
             return k + 1;
         }
 
+        if rest.contains('-') && !rest.starts_with('-') {
+            let mut o = span.start;
+            for part in w.split('-') {
+                if !part.is_empty() {
+                    let ps = o..o + part.len();
+                    match part.find(|c: char| !c.is_ascii_digit()) {
+                        Some(i) if i > 0 && matches!(&part[i..], "st" | "nd" | "rd" | "th") => self.words(&numbers::ordinal(&part[..i]), ps),
+                        _ if part.chars().any(|c| c.is_ascii_digit()) => self.alnum_or_number(part, ps),
+                        _ => self.plain_word(part, ps),
+                    }
+                }
+                o += part.len() + 1;
+            }
+            return k + 1;
+        }
         let suffix = rest;
         let suffix_l = suffix.to_lowercase();
         // Ordinals: 1st, 22nd.
@@ -1163,6 +1218,38 @@ impl<'a> Normalizer<'a> {
             self.brk(end - 1..end, Pause::Long, Some(SentenceKind::Statement));
         }
     }
+}
+
+/// The value of a Roman numeral in capitals (`VIII` → 8), canonical forms only, 1–3999.
+fn roman(w: &str) -> Option<u32> {
+    if w.is_empty() || !w.chars().all(|c| "IVXLCDM".contains(c)) {
+        return None;
+    }
+    let val = |c| match c {
+        'I' => 1,
+        'V' => 5,
+        'X' => 10,
+        'L' => 50,
+        'C' => 100,
+        'D' => 500,
+        _ => 1000,
+    };
+    let cs: Vec<u32> = w.chars().map(val).collect();
+    let mut total = 0;
+    for (i, &v) in cs.iter().enumerate() {
+        if cs.get(i + 1).is_some_and(|&n| n > v) { total -= v as i64 } else { total += v as i64 }
+    }
+    let total = u32::try_from(total).ok().filter(|t| (1..4000).contains(t))?;
+    // Only the canonical spelling counts (rejects "IIII", "VX", "MIX"-like words stay words).
+    let mut canon = String::new();
+    let mut n = total;
+    for (v, sym) in [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")] {
+        while n >= v {
+            canon.push_str(sym);
+            n -= v;
+        }
+    }
+    (canon == w).then_some(total)
 }
 
 fn ampm(s: &str) -> Option<&'static str> {
