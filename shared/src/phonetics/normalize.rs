@@ -443,7 +443,9 @@ pub fn normalize(text: &str, known: &dyn Fn(&str) -> bool) -> Vec<Item> {
     // Text in capitals throughout is shouting, not acronyms.
     let words: Vec<&str> = chunks.iter().filter(|c| c.kind == ChunkKind::Text).map(|c| &text[c.span.clone()]).filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2).collect();
     let caps = words.iter().filter(|w| is_all_caps(w)).count();
-    let shouting = caps >= 3 && caps * 10 >= words.len() * 6;
+    // (Acronym lists such as "AI, ML and NLP" are not shouting: ask for ordinary words too.)
+    let caps_words = words.iter().filter(|w| is_all_caps(w) && w.len() >= 3 && known(&w.to_lowercase()) && !ALWAYS_SPELLED.contains(&w.to_lowercase().as_str())).count();
+    let shouting = caps >= 3 && caps * 10 >= words.len() * 6 && caps_words >= 2;
     let mut n = Normalizer { text, chunks, known, shouting, out: Vec::new() };
     n.run();
     n.out
@@ -991,6 +993,9 @@ impl<'a> Normalizer<'a> {
                 if sep == "/" && groups.len() == 2 {
                     if groups == ["24", "7"] {
                         self.words("twenty-four seven", span);
+                    } else if groups[0] == groups[1] {
+                        let n = numbers::cardinal(groups[0]);
+                        self.words(&format!("{n} {n}"), span);
                     } else if let Some(f) = numbers::fraction(groups[0], groups[1]) {
                         self.words(&f, span);
                     } else {
@@ -1186,7 +1191,10 @@ impl<'a> Normalizer<'a> {
             format!("the {} of", numbers::ordinal(int))
         } else if int.len() == 4 && !int.contains(',') && value.is_some_and(|v| (1000..2100).contains(&v)) && !next.is_some_and(|n| unit(n).is_some()) {
             numbers::year(int)
-        } else if int.len() > 1 && int.starts_with('0') {
+        } else if int.len() > 1 && int.starts_with('0')
+            || (int.len() == 3 && k > 0 && self.s(k - 1) == "(" && self.chunks.get(k + 1).is_some_and(|c| &self.text[c.span.clone()] == ")"))
+        {
+            // Leading zeros, and area codes: "(555) 123-4567".
             numbers::digit_by_digit(int)
         } else {
             numbers::cardinal(int)
