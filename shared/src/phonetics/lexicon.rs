@@ -236,6 +236,8 @@ pub struct Context<'a> {
     pub next2: Option<&'a str>,
     /// Every word of the phrase.
     pub phrase: &'a [&'a str],
+    /// The word is capitalised inside its sentence (a name: "Polish", "Reading").
+    pub proper: bool,
 }
 
 impl Context<'_> {
@@ -276,6 +278,21 @@ fn first_vowel_primary(ps: &[Phoneme]) -> bool {
 
 /// Chooses a reading for a homograph from its context; `None` if `word` is not one.
 pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
+    if c.proper {
+        let name = match word {
+            "polish" => Some("P OW1 L IH0 SH"),
+            "reading" => Some("R EH1 D IH0 NG"),
+            "job" => Some("JH OW1 B"),
+            "nice" => Some("N IY1 S"),
+            "herb" => Some("HH ER1 B"),
+            "mobile" => Some("M OW0 B IY1 L"),
+            "lima" => Some("L IY1 M AH0"),
+            _ => None,
+        };
+        if let Some(s) = name {
+            return Some(p(s));
+        }
+    }
     let v = c.verb();
     let n = c.noun();
     let s = match word {
@@ -370,6 +387,7 @@ pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
 /// Whether the front end treats `word` as a homograph (its reading depends on context).
 pub fn is_homograph(word: &str) -> bool {
     homograph(word, &Context::default()).is_some() && !matches!(word, "does" | "the" | "a")
+        || matches!(word, "polish" | "reading" | "job" | "nice" | "herb" | "mobile" | "lima")
 }
 
 // ---------------------------------------------------------------------------------------------

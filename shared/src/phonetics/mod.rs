@@ -150,6 +150,7 @@ impl FrontEnd {
                     next: texts.get(j + 1).copied(),
                     next2: texts.get(j + 2).copied(),
                     phrase: &texts,
+                    proper: w.proper,
                 };
                 let (phonemes, source) = self.pronounce(w, &ctx);
                 let syllables = match &w.how {

@@ -59,6 +59,9 @@ pub struct NormWord {
     /// Byte range of the input it was read from.
     pub span: Range<usize>,
     pub how: How,
+    /// Written with a capital inside a sentence ("the Polish team"): a proper noun or
+    /// adjective, which some homographs read differently.
+    pub proper: bool,
 }
 
 /// A break between phrases.
@@ -434,6 +437,8 @@ pub struct Normalizer<'a> {
     chunks: Vec<Chunk>,
     known: &'a dyn Fn(&str) -> bool,
     shouting: bool,
+    /// Whether the text chunk being read starts a sentence.
+    sentence_initial: bool,
     out: Vec<Item>,
 }
 
@@ -446,7 +451,7 @@ pub fn normalize(text: &str, known: &dyn Fn(&str) -> bool) -> Vec<Item> {
     // (Acronym lists such as "AI, ML and NLP" are not shouting: ask for ordinary words too.)
     let caps_words = words.iter().filter(|w| is_all_caps(w) && w.len() >= 3 && known(&w.to_lowercase()) && !ALWAYS_SPELLED.contains(&w.to_lowercase().as_str())).count();
     let shouting = caps >= 3 && caps * 10 >= words.len() * 6 && caps_words >= 2;
-    let mut n = Normalizer { text, chunks, known, shouting, out: Vec::new() };
+    let mut n = Normalizer { text, chunks, known, shouting, sentence_initial: true, out: Vec::new() };
     n.run();
     n.out
 }
@@ -462,7 +467,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn word(&mut self, text: &str, span: Range<usize>, how: How) {
-        self.out.push(Item::Word(NormWord { text: text.to_string(), span, how }));
+        self.out.push(Item::Word(NormWord { text: text.to_string(), span, how, proper: false }));
     }
 
     /// Several words (space or hyphen separated) from one span.
@@ -567,6 +572,25 @@ impl<'a> Normalizer<'a> {
 
     /// Reads text chunk `k` (and maybe following ones it consumes); returns the next chunk.
     fn text_chunk(&mut self, k: usize) -> usize {
+        // Sentence-initial: nothing before but opening quotes and brackets, back to the start,
+        // a sentence end or a paragraph.
+        self.sentence_initial = {
+            let mut j = k;
+            loop {
+                if j == 0 {
+                    break true;
+                }
+                j -= 1;
+                let c = &self.chunks[j];
+                let t = &self.text[c.span.clone()];
+                match c.kind {
+                    ChunkKind::Paragraph => break true,
+                    ChunkKind::Punct if matches!(t, "\"" | "“" | "‘" | "'" | "(" | "[" | "«") => continue,
+                    ChunkKind::Punct => break matches!(t, "." | "!" | "?" | "…" | "..."),
+                    _ => break false,
+                }
+            }
+        };
         let span = self.chunks[k].span.clone();
         let w = self.s(k);
         let prev = self.text_at(k.checked_sub(1));
@@ -764,6 +788,12 @@ impl<'a> Normalizer<'a> {
         }
         let clean: String = lower.chars().filter(|c| c.is_alphabetic() || *c == '\'').collect();
         self.word(clean.trim_matches('\''), span, How::Lookup);
+        let capitalised = w.chars().next().is_some_and(char::is_uppercase) && w.chars().skip(1).all(|c| !c.is_uppercase());
+        if capitalised && !self.sentence_initial
+            && let Some(Item::Word(last)) = self.out.last_mut()
+        {
+            last.proper = true;
+        }
     }
 
     /// Letters and digits mixed: "MP3", "3D", "4x4", "B2B".
