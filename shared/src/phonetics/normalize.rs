@@ -632,6 +632,15 @@ impl<'a> Normalizer<'a> {
                 return k + 1;
             }
         }
+        // A letter as a label: "plan A", "vitamin A", "grade A".
+        if w == "A"
+            && prev.is_some_and(|p| {
+                matches!(p.to_lowercase().as_str(), "plan" | "vitamin" | "grade" | "type" | "class" | "exit" | "section" | "row" | "gate" | "terminal" | "part" | "option" | "group" | "side" | "platform" | "block" | "level" | "size")
+            })
+        {
+            self.word("a", span, How::Spell { plural: false });
+            return k + 1;
+        }
         // Roman numerals after a name or a counted noun: "Henry VIII", "World War II".
         if let Some(v) = roman(w).filter(|_| w.len() >= 2 || matches!(w, "V" | "X")) {
             let p = prev.map(|p| p.trim_end_matches([',', '.']).to_lowercase());
@@ -1219,7 +1228,11 @@ impl<'a> Normalizer<'a> {
         } else if let Some(v) = value.filter(|v| (1..=31).contains(v)).filter(|_| next.and_then(month_name).is_some() && !int.contains(',')) {
             let _ = v;
             format!("the {} of", numbers::ordinal(int))
-        } else if int.len() == 4 && !int.contains(',') && value.is_some_and(|v| (1000..2100).contains(&v)) && !next.is_some_and(|n| unit(n).is_some()) {
+        } else if int.len() == 4
+            && !int.contains(',')
+            && value.is_some_and(|v| (1000..2100).contains(&v))
+            && !next.is_some_and(|n| unit(n).is_some() || counted_noun(&n.to_lowercase()))
+        {
             numbers::year(int)
         } else if int.len() > 1 && int.starts_with('0')
             || (int.len() == 3 && k > 0 && self.s(k - 1) == "(" && self.chunks.get(k + 1).is_some_and(|c| &self.text[c.span.clone()] == ")"))
@@ -1256,6 +1269,16 @@ impl<'a> Normalizer<'a> {
             self.brk(end - 1..end, Pause::Long, Some(SentenceKind::Statement));
         }
     }
+}
+
+/// Nouns that make a four-digit number a quantity rather than a year ("1999 dollars").
+fn counted_noun(w: &str) -> bool {
+    matches!(
+        w.trim_end_matches(['.', ',', ';', ':', '!', '?']),
+        "dollars" | "euros" | "pounds" | "cents" | "yen" | "people" | "persons" | "times" | "miles" | "meters" | "metres" | "feet" | "units"
+            | "items" | "words" | "pages" | "points" | "votes" | "students" | "employees" | "copies" | "calories" | "steps" | "rows"
+            | "cars" | "homes" | "jobs" | "tons" | "kilometers" | "acres" | "customers" | "users" | "members" | "soldiers" | "troops"
+    )
 }
 
 /// The value of a Roman numeral in capitals (`VIII` → 8), canonical forms only, 1–3999.
