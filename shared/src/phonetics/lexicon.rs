@@ -191,7 +191,9 @@ pub fn morphology(word: &str) -> Option<Vec<Phoneme>> {
         }
     }
     if let Some(stem) = word.strip_suffix("ed").filter(|s| s.len() >= 2) {
-        for cand in [stem.to_string(), format!("{stem}e"), stem[..stem.len() - 1].to_string()] {
+        // (A doubled final consonant is the spelling's: "hopped", "running".)
+        let undoubled = stem.as_bytes().ends_with(&[stem.as_bytes()[stem.len() - 1]; 2]).then(|| stem[..stem.len() - 1].to_string());
+        for cand in [Some(stem.to_string()), Some(format!("{stem}e")), undoubled].into_iter().flatten() {
             if (cand.len() >= 2) && let Some(p) = first(&cand) {
                 return Some(add_ed(&p));
             }
@@ -201,7 +203,9 @@ pub fn morphology(word: &str) -> Option<Vec<Phoneme>> {
         }
     }
     if let Some(stem) = word.strip_suffix("ing").filter(|s| s.len() >= 2) {
-        for cand in [stem.to_string(), format!("{stem}e"), stem[..stem.len() - 1].to_string()] {
+        // (A doubled final consonant is the spelling's: "hopped", "running".)
+        let undoubled = stem.as_bytes().ends_with(&[stem.as_bytes()[stem.len() - 1]; 2]).then(|| stem[..stem.len() - 1].to_string());
+        for cand in [Some(stem.to_string()), Some(format!("{stem}e")), undoubled].into_iter().flatten() {
             if cand.len() >= 2 && let Some(p) = first(&cand) {
                 return Some(add_ing(&p));
             }
@@ -337,9 +341,11 @@ pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
             if n || c.prev_in(&["much", "no", "any", "its", "fair", "drug", "land", "water", "energy", "everyday", "intended", "practical", "commercial", "what's", "wider", "widespread", "heavy"]) || (c.prev.is_none() && c.next_in(&["of"])) { "Y UW1 S" } else { "Y UW1 Z" }
         }
         "used" => {
-            if c.next == Some("to") && !c.prev_in(&["was", "were", "is", "are", "be", "been", "being"]) { "Y UW1 S T" }
-            else if c.next == Some("to") && c.prev_in(&["was", "were", "is", "are", "be", "been", "being", "get", "got", "getting"]) && c.next2.is_some_and(|w| matches!(w, "it" | "this" | "that" | "the" | "them" | "him" | "her" | "being" | "working" | "living")) { "Y UW1 S T" }
-            else { "Y UW1 Z D" }
+            // "used to" is /juːst/ ("I used to swim", "got used to it"); the passive "was used
+            // to make" keeps /juːzd/ unless an object follows ("was used to it").
+            let passive = c.prev_in(&["was", "were", "is", "are", "be", "been", "being"]);
+            let object = c.next2.is_some_and(|w| matches!(w, "it" | "this" | "that" | "the" | "them" | "him" | "her" | "being" | "working" | "living"));
+            if c.next == Some("to") && (!passive || object) { "Y UW1 S T" } else { "Y UW1 Z D" }
         }
         "house" => if v && !c.prev_in(&["i", "you", "we", "they", "and"]) { "HH AW1 Z" } else { "HH AW1 S" },
         "excuse" | "abuse" => {
@@ -431,7 +437,7 @@ fn letter_to_sound(word: &str) -> Vec<Phoneme> {
             ("ue", &[UW], true), ("ew", &[UW], true), ("ar", &[AA, R], true), ("or", &[AO, R], true), ("er", &[ER], false),
             ("ir", &[ER], true), ("ur", &[ER], true),
         ];
-        if let Some((g, arpas, long)) = rules.iter().find(|(g, _, _)| r.starts_with(g) && !(g.len() == 2 && *g == "er" && i == 0 && false)) {
+        if let Some((g, arpas, long)) = rules.iter().find(|(g, _, _)| r.starts_with(g)) {
             // "ar"/"or"/"er" before a vowel are a vowel + r onset instead.
             let rhotic = g.len() == 2 && g.ends_with('r');
             if !(rhotic && is_v(at(i + 2))) {
@@ -457,8 +463,7 @@ fn letter_to_sound(word: &str) -> Vec<Phoneme> {
                 continue;
             }
             let magic = !is_v(at(i + 1)) && at(i + 1) != '#' && at(i + 2) == 'e' && (i + 3 == n || matches!(at(i + 3), 's' | 'd' | 'r' | 'l' | 'n'));
-            let open = !is_v(at(i + 1)) && at(i + 1) != '#' && is_v(at(i + 2)) && at(i + 1) != 'x';
-            let long = magic || (open && i == 0 && false);
+            let long = magic;
             let a = match (c, long) {
                 ('a', true) => EY,
                 ('e', true) => IY,

@@ -209,6 +209,10 @@ fn keeps_period(word: &str) -> bool {
     if stem.is_empty() || word.ends_with("..") {
         return false;
     }
+    // Initials: "J. K. Rowling" (whether the period also ends a sentence is decided later).
+    if stem.len() == 1 && stem.chars().all(|c| c.is_ascii_uppercase()) && word.len() == 2 {
+        return true;
+    }
     // Dotted acronyms and abbreviations: U.S., a.m., e.g.
     if stem.contains('.') && stem.split('.').all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(char::is_alphabetic)) {
         return true;
@@ -340,7 +344,7 @@ const MONTHS: [&str; 12] =
 
 fn month_name(word: &str) -> Option<usize> {
     let w = word.trim_end_matches('.').to_lowercase();
-    MONTHS.iter().position(|m| *m == w).or_else(|| match w.as_str() {
+    MONTHS.iter().position(|m| *m == w).or(match w.as_str() {
         "jan" => Some(0),
         "feb" => Some(1),
         "mar" => Some(2),
@@ -535,12 +539,11 @@ impl<'a> Normalizer<'a> {
         }
         let end = self.text.len();
         match self.out.last_mut() {
-            Some(Item::Break(b)) => {
-                if b.sentence.is_none() {
-                    b.sentence = Some(SentenceKind::Statement);
-                    b.pause = b.pause.max(Pause::Long);
-                }
+            Some(Item::Break(b)) if b.sentence.is_none() => {
+                b.sentence = Some(SentenceKind::Statement);
+                b.pause = b.pause.max(Pause::Long);
             }
+            Some(Item::Break(_)) => {}
             Some(Item::Word(_)) => {
                 // A final period kept by an abbreviation ("etc.") still ends the sentence.
                 let pause = if self.text.trim_end().ends_with('.') { Pause::Long } else { Pause::None };
@@ -606,6 +609,16 @@ impl<'a> Normalizer<'a> {
         // Anything with digits (or a currency sign).
         if w.chars().any(|c| c.is_ascii_digit()) {
             return self.number_chunk(k);
+        }
+        // An initial: its letter; the period ends the sentence unless a name follows.
+        if w.len() == 2 && w.ends_with('.') && w.starts_with(|c: char| c.is_ascii_uppercase()) {
+            self.word(&lower[..1], span.start..span.start + 1, How::Spell { plural: false });
+            let name_follows = next.is_some_and(|n| starts_upper(n) && !starter(n));
+            if !name_follows {
+                let end = span.end;
+                self.brk(end - 1..end, Pause::Long, Some(SentenceKind::Statement));
+            }
+            return k + 1;
         }
         // Abbreviations written with a period (and a few without).
         if w.ends_with('.') || matches!(key, "mr" | "mrs" | "ms" | "dr" | "st" | "jr" | "sr" | "vs") {
@@ -730,9 +743,6 @@ impl<'a> Normalizer<'a> {
 
     fn abbreviation_in_context(&self, key: &str, prev: Option<&str>, next: Option<&str>, written: &str) -> Option<&'static str> {
         let exp = abbreviation(key)?;
-        let starter = |n: &str| {
-            matches!(n.to_lowercase().as_str(), "the" | "then" | "he" | "she" | "it" | "we" | "they" | "i" | "but" | "and" | "so" | "a" | "an" | "this" | "that" | "there" | "it's" | "you" | "my" | "our" | "his" | "her" | "their" | "in" | "on" | "at" | "after" | "before" | "when" | "if")
-        };
         let next_name = next.is_some_and(|n| starts_upper(n) && month_name(n).is_none() && !starter(n));
         let prev_name = prev.is_some_and(|p| starts_upper(p) || p.chars().next().is_some_and(|c| c.is_ascii_digit()));
         let next_digit = next.is_some_and(|n| n.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '#'));
@@ -1311,6 +1321,15 @@ fn roman(w: &str) -> Option<u32> {
         }
     }
     (canon == w).then_some(total)
+}
+
+/// Capitalised words that usually start a sentence rather than continue a name.
+fn starter(n: &str) -> bool {
+    matches!(
+        n.to_lowercase().as_str(),
+        "the" | "then" | "he" | "she" | "it" | "we" | "they" | "i" | "but" | "and" | "so" | "a" | "an" | "this" | "that" | "there" | "it's"
+            | "you" | "my" | "our" | "his" | "her" | "their" | "in" | "on" | "at" | "after" | "before" | "when" | "if"
+    )
 }
 
 fn ampm(s: &str) -> Option<&'static str> {

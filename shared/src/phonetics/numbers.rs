@@ -46,7 +46,7 @@ pub fn year(digits: &str) -> String {
 
 /// Plural of a number's last word: "nineteen eighty" → "nineteen eighties", "six" → "sixes".
 pub fn plural(words: &str) -> String {
-    match words.rsplit_once(|c| c == ' ' || c == '-') {
+    match words.rsplit_once([' ', '-']) {
         Some((head, last)) => {
             let sep = &words[head.len()..head.len() + 1];
             format!("{head}{sep}{}", plural_word(last))
