@@ -182,7 +182,9 @@ fn kokoro_strings_follow_misaki_conventions() {
     assert_eq!(k("boy, house!"), "bˈY, hˈWs!");
     // Function words are unstressed inside a phrase and keep their stress at its end.
     assert_eq!(k("Is it?"), "ɪz ˈɪt?");
-    assert_eq!(k("a cup of tea"), "ə kˈʌp ʌv tˈi");
+    assert_eq!(k("a cup of tea"), "ɐ kˈʌp ʌv tˈi");
+    assert_eq!(k("visited houses"), "vˈɪzɪTᵻd hˈWsᵻz");
+    assert_eq!(k("plan A is an option"), "plˈæn ˈA ɪz ɐn ˈɑpʃən");
     assert_eq!(k("what is it for?"), "wˌʌt ɪz ɪt fˈɔɹ?");
 }
 

@@ -2,8 +2,9 @@
 //! tokenizer Kokoro was trained with): one letter per diphthong (`A` eɪ, `I` aɪ, `O` oʊ, `W`
 //! aʊ, `Y` ɔɪ), `ʤ`/`ʧ` for the affricates, `ɜɹ`/`əɹ` for stressed/unstressed r-coloured
 //! vowels, `ʌ`/`ə` for stressed/unstressed AH, the stress mark (`ˈ`, `ˌ`) right before its
-//! vowel, and the US flap as `T` (misaki writes `ɾ` and Kokoro v1.0 reads it as `T`). Words are
-//! separated by a space; phrase breaks become the punctuation Kokoro knows.
+//! vowel, the US flap as `T` (misaki writes `ɾ` and Kokoro v1.0 reads it as `T`), `ᵻ` for the
+//! reduced vowel of `-ed`/`-es` and `ɐ` for the article "a", function words unstressed inside a
+//! phrase. Words are separated by a space; phrase breaks become the punctuation Kokoro knows.
 
 use super::arpabet::{Arpa, Phoneme, Stress};
 use super::normalize::{Pause, SentenceKind};
@@ -13,7 +14,7 @@ use super::lexicon::Source;
 /// Every symbol [`map`] can produce. All are in Kokoro v1.0's `vocab.json`.
 pub const SYMBOLS: &[&str] = &[
     "ɑ", "æ", "ʌ", "ə", "ɔ", "W", "I", "ɛ", "ɜ", "ɹ", "A", "ɪ", "i", "O", "Y", "ʊ", "u", "b", "ʧ", "d", "ð", "f", "ɡ", "h", "ʤ", "k", "l", "m",
-    "n", "ŋ", "p", "s", "ʃ", "t", "T", "θ", "v", "w", "j", "z", "ʒ", "ˈ", "ˌ", " ", ",", ".", "!", "?", ";", ":", "—", "…",
+    "n", "ŋ", "p", "s", "ʃ", "t", "T", "θ", "v", "w", "j", "z", "ʒ", "ᵻ", "ɐ", "ˈ", "ˌ", " ", ",", ".", "!", "?", ";", ":", "—", "…",
 ];
 
 /// One output symbol and what it came from.
@@ -91,6 +92,22 @@ fn flapped(ps: &[Phoneme], i: usize) -> bool {
         && ps.get(i + 1).is_some_and(|n| n.is_vowel() && n.stress == Some(Stress::Unstressed))
 }
 
+/// The unstressed vowel of an `-ed` after t/d or an `-es` after a sibilant, at the end of a
+/// word: `W AO1 N T IH0 D`, `HH AW1 S AH0 Z`.
+fn ending_vowel(ps: &[Phoneme], k: usize) -> bool {
+    use Arpa::*;
+    let n = ps.len();
+    k >= 1
+        && k + 2 == n
+        && matches!(ps[k].arpa, IH | AH)
+        && ps[k].stress == Some(Stress::Unstressed)
+        && match ps[k + 1].arpa {
+            D => matches!(ps[k - 1].arpa, T | D),
+            Z => matches!(ps[k - 1].arpa, S | Z | SH | ZH | CH | JH),
+            _ => false,
+        }
+}
+
 /// The punctuation symbol for a phrase break.
 fn break_symbol(punct: &str, pause: Pause, kind: SentenceKind, ends: bool) -> Option<&'static str> {
     if ends && pause != Pause::None {
@@ -137,8 +154,9 @@ pub fn map(u: &Utterance) -> KokoroPhonemes {
             }
             let w = &u.words[wi];
             let phrase_final = wi + 1 == ph.words.end;
-            let weak = !phrase_final && w.source != Source::Override && UNSTRESSED.contains(&w.text.as_str());
-            let demoted = !phrase_final && w.source != Source::Override && SECONDARY.contains(&w.text.as_str());
+            let function_word = !phrase_final && !matches!(w.source, Source::Override | Source::Spelled);
+            let weak = function_word && UNSTRESSED.contains(&w.text.as_str());
+            let demoted = function_word && SECONDARY.contains(&w.text.as_str());
             for (k, p) in w.phonemes.iter().enumerate() {
                 let syl = w.syllables.iter().position(|s| s.range().contains(&k));
                 let link = |symbol| KokoroSymbol { symbol, word: Some(wi), syllable: syl, phoneme: Some(k) };
@@ -147,6 +165,16 @@ pub fn map(u: &Utterance) -> KokoroPhonemes {
                     Some(Stress::Primary) if !demoted => symbols.push(link("ˈ")),
                     Some(Stress::Primary | Stress::Secondary) => symbols.push(link("ˌ")),
                     _ => {}
+                }
+                // misaki's reduced vowels: ᵻ in the -ed/-es endings ("added" ˈædᵻd, "houses"
+                // hˈWsᵻz), ɐ in the article "a"/"an".
+                if ending_vowel(&w.phonemes, k) {
+                    symbols.push(link("ᵻ"));
+                    continue;
+                }
+                if k == 0 && p.is_vowel() && matches!(w.text.as_str(), "a" | "an") && !phrase_final && !matches!(w.source, Source::Spelled | Source::Override) {
+                    symbols.push(link("ɐ"));
+                    continue;
                 }
                 for s in symbols_of(p, flapped(&w.phonemes, k)) {
                     symbols.push(link(s));
