@@ -364,6 +364,15 @@ pub fn homograph(word: &str, c: &Context) -> Option<Vec<Phoneme>> {
         }
         "resume" => if n || c.prev_in(&["updated", "send", "sent", "submit", "submitted"]) { "R EH1 Z AH0 M EY2" } else { "R IH0 Z UW1 M" },
         "minute" => if c.next_in(&["details", "detail", "amounts", "amount", "quantities", "particles", "changes", "differences"]) && !c.prev_in(&["a", "one", "every", "each", "last", "per"]) { "M AY0 N UW1 T" } else { "M IH1 N AH0 T" },
+        "content" => {
+            let adjective = c.prev_in(&["am", "is", "are", "was", "were", "be", "been", "feel", "felt", "seem", "seemed", "quite", "very", "perfectly", "remain", "remained", "to", "not", "so", "more", "less"]);
+            if adjective && !c.next_in(&["of", "is", "was", "creator", "creators", "type"]) { "K AH0 N T EH1 N T" } else { "K AA1 N T EH0 N T" }
+        }
+        "dove" => {
+            if c.prev_in(&["he", "she", "it", "they", "we", "i", "who", "then", "and", "you", "diver", "bird"]) || c.next_in(&["into", "in", "off", "under", "for", "down", "through", "deep", "headfirst", "after"]) { "D OW1 V" } else { "D AH1 V" }
+        }
+        "sow" => if n && !c.prev_in(&["to"]) { "S AW1" } else { "S OW1" },
+        "perfect" => if v && !n { "P ER0 F EH1 K T" } else { "P ER1 F IH2 K T" },
         "does" => "D AH1 Z",
         "the" => "DH AH0",
         "a" => "AH0",
