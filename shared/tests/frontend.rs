@@ -243,3 +243,32 @@ fn words_outside_the_dictionary_still_get_phonemes() {
     }
     assert_eq!(u.words[1].source, Source::G2p);
 }
+
+/// Homographs in sentences held out from tuning the rules: a measured accuracy, with a floor.
+#[test]
+fn held_out_homographs() {
+    let front = FrontEnd::new();
+    let rows: Vec<(&str, &str, &str)> = include_str!("fixtures/homographs_heldout.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap(), f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    for (sentence, word, want) in &rows {
+        let u = front.analyze(sentence);
+        let w = u.words.iter().find(|w| w.text == *word).unwrap_or_else(|| panic!("{sentence:?} has no {word:?}"));
+        let got = arpabet::to_string(&w.phonemes);
+        if got != *want {
+            wrong.push(format!("{sentence:?}: {word} read [{got}], expected [{want}]"));
+        }
+    }
+    let right = rows.len() - wrong.len();
+    eprintln!("held-out homographs: {right}/{} read as expected", rows.len());
+    for w in &wrong {
+        eprintln!("  {w}");
+    }
+    assert!(right * 100 >= rows.len() * 80, "{right}/{} (< 80 %)", rows.len());
+}
