@@ -272,3 +272,38 @@ fn held_out_homographs() {
     }
     assert!(right * 100 >= rows.len() * 80, "{right}/{} (< 80 %)", rows.len());
 }
+
+/// Any text at all: no panic, and the span invariants hold (deterministic pseudo-random
+/// strings over the characters the normaliser treats specially).
+#[test]
+fn arbitrary_text_never_breaks_the_front_end() {
+    const PIECES: &[&str] = &[
+        "1", "0", "7", "12", "2024", "1,000", ".", ",", ":", ";", "!", "?", "-", "–", "—", "/", "$", "£", "€", "%", "°", "#", "@", "&", "+",
+        "x", "'", "’", "\"", "(", ")", "{", "}", "[[", "]]", "{K AE1 T}", "[[kæt]]", " ", " ", " ", "\n\n", "a", "A", "I", "IV", "Dr", "St",
+        "No", "pm", "am", "km", "Hz", "www", "com", "http://", "read", "live", "the", "NASA", "FBI", "é", "ñ", "🎵", "中", "e.g.", "U.S.",
+        "J.", "...", "…", "st", "th", "s", "hal-le", "-lu", "jah", "AB", "ZZZ", "k", "m", "bn",
+    ];
+    let front = FrontEnd::new();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut words = 0;
+    for _ in 0..3000 {
+        let n = 1 + (next() % 12) as usize;
+        let text: String = (0..n).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        let u = front.analyze(&text);
+        for w in &u.words {
+            assert!(w.span.end <= text.len() && text.is_char_boundary(w.span.start) && text.is_char_boundary(w.span.end), "{text:?}");
+            assert_eq!(w.syllables.iter().map(|s| s.end - s.start).sum::<usize>(), w.phonemes.len(), "{text:?}");
+        }
+        words += u.words.len();
+        let k = kokoro::map(&u);
+        assert!(k.symbols.iter().all(|s| kokoro::SYMBOLS.contains(&s.symbol)), "{text:?}");
+        singer::map(&u);
+    }
+    assert!(words > 3000);
+}

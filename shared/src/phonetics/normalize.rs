@@ -947,12 +947,13 @@ impl<'a> Normalizer<'a> {
                 return k + 1;
             }
             if body.contains('-') {
-                let mut o = span.start;
-                for part in w.split('-') {
-                    if !part.is_empty() {
-                        if part.chars().any(|c| c.is_ascii_digit()) { self.alnum(part, o..o + part.len()); } else { self.plain_word(part, o..o + part.len()); }
+                for (o, part) in pieces(w, &['-']) {
+                    let ps = span.start + o..span.start + o + part.len();
+                    if part.chars().any(|c| c.is_ascii_digit()) {
+                        self.alnum(part, ps);
+                    } else if !part.is_empty() {
+                        self.plain_word(part, ps);
                     }
-                    o += part.len() + 1;
                 }
                 return k + 1;
             }
@@ -1055,53 +1056,48 @@ impl<'a> Normalizer<'a> {
                 }
                 // Phone numbers: 555-1234, 800-555-1234.
                 if sep == "-" && groups.len() >= 2 && groups.last().unwrap().len() == 4 && groups[..groups.len() - 1].iter().all(|g| g.len() == 3) {
-                    let mut o = span.start;
-                    for grp in &groups {
-                        self.words(&numbers::digit_by_digit(grp), o..o + grp.len());
-                        o += grp.len() + 1;
+                    for (o, grp) in pieces(body, &['-']) {
+                        self.words(&numbers::digit_by_digit(grp), s0 + off + o..s0 + off + o + grp.len());
                     }
                     return k + 1;
                 }
                 // Ranges: 5-10, 1990-1995.
                 if groups.len() == 2 {
                     let read = |g: &str| if g.len() == 4 && (1000..2100).contains(&g.parse::<u32>().unwrap_or(0)) { numbers::year(g) } else { numbers::cardinal(g) };
-                    let s1 = span.start..span.start + groups[0].len();
-                    self.words(&read(groups[0]), s1);
-                    let at = span.start + groups[0].len();
+                    let at = s0 + off + groups[0].len();
+                    self.words(&read(groups[0]), s0 + off..at);
                     self.word("to", at..at + sep.len(), How::Lookup);
                     self.words(&read(groups[1]), at + sep.len()..span.end);
                     return k + 1;
                 }
-                let mut o = span.start;
-                for grp in &groups {
-                    self.words(&numbers::digit_by_digit(grp), o..o + grp.len());
-                    o += grp.len() + sep.len();
+                let sep_char = sep.chars().next().unwrap_or('-');
+                for (o, grp) in pieces(body, &[sep_char]) {
+                    self.words(&numbers::digit_by_digit(grp), s0 + off + o..s0 + off + o + grp.len());
                 }
                 return k + 1;
             }
             // "COVID-19", "5-year-old": read the parts.
-            let mut o = span.start;
-            for part in w.split(['-', '–']) {
-                if !part.is_empty() {
-                    if part.chars().any(|c| c.is_ascii_digit()) { self.alnum_or_number(part, o..o + part.len()); } else { self.plain_word(part, o..o + part.len()); }
+            for (o, part) in pieces(w, &['-', '–']) {
+                let ps = span.start + o..span.start + o + part.len();
+                if part.chars().any(|c| c.is_ascii_digit()) {
+                    self.alnum_or_number(part, ps);
+                } else if !part.is_empty() {
+                    self.plain_word(part, ps);
                 }
-                o += part.len() + 1;
             }
             return k + 1;
         }
 
         if rest.contains('-') && !rest.starts_with('-') {
-            let mut o = span.start;
-            for part in w.split('-') {
+            for (o, part) in pieces(w, &['-']) {
                 if !part.is_empty() {
-                    let ps = o..o + part.len();
+                    let ps = span.start + o..span.start + o + part.len();
                     match part.find(|c: char| !c.is_ascii_digit()) {
                         Some(i) if i > 0 && matches!(&part[i..], "st" | "nd" | "rd" | "th") => self.words(&numbers::ordinal(&part[..i]), ps),
                         _ if part.chars().any(|c| c.is_ascii_digit()) => self.alnum_or_number(part, ps),
                         _ => self.plain_word(part, ps),
                     }
                 }
-                o += part.len() + 1;
             }
             return k + 1;
         }
@@ -1321,6 +1317,20 @@ fn roman(w: &str) -> Option<u32> {
         }
     }
     (canon == w).then_some(total)
+}
+
+/// The pieces of `s` between separators, each with its byte offset in `s`.
+fn pieces<'s>(s: &'s str, seps: &[char]) -> Vec<(usize, &'s str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if seps.contains(&c) {
+            out.push((start, &s[start..i]));
+            start = i + c.len_utf8();
+        }
+    }
+    out.push((start, &s[start..]));
+    out
 }
 
 /// Capitalised words that usually start a sentence rather than continue a name.
