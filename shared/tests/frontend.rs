@@ -307,3 +307,29 @@ fn arbitrary_text_never_breaks_the_front_end() {
     }
     assert!(words > 3000);
 }
+
+/// Long texts go to Kokoro in pieces cut at sentence ends, every word exactly once, in order.
+#[test]
+fn kokoro_chunks_cut_at_sentences_and_keep_every_word() {
+    let front = FrontEnd::new();
+    let text = "The first sentence is short. The second one, which has a comma, is a little longer! \
+                Is the third a question? Yes. "
+        .repeat(6);
+    let u = front.analyze(&text);
+    let whole = kokoro::map(&u);
+    for max in [60, 120, 510] {
+        let chunks = kokoro::chunks(&u, max);
+        assert!(chunks.len() > 1 || whole.symbols.len() <= max);
+        let mut words = Vec::new();
+        for c in &chunks {
+            assert!(c.symbols.len() <= max, "{max}: {} symbols", c.symbols.len());
+            assert!(matches!(c.symbols.last().map(|s| s.symbol), Some("." | "!" | "?" | ",")), "{max}: {:?}", c.text);
+            let mut ws: Vec<usize> = c.symbols.iter().filter_map(|s| s.word).collect();
+            ws.dedup();
+            words.extend(ws);
+        }
+        assert_eq!(words, (0..u.words.len()).collect::<Vec<_>>(), "{max}");
+    }
+    assert_eq!(kokoro::chunks(&u, 100_000).len(), 1);
+    assert_eq!(kokoro::chunks(&u, 100_000)[0], whole);
+}

@@ -146,8 +146,50 @@ const SECONDARY: &[&str] = &["on", "but", "not", "so", "what", "when", "who", "h
 
 /// Maps a whole utterance.
 pub fn map(u: &Utterance) -> KokoroPhonemes {
+    map_phrases(u, 0..u.phrases.len())
+}
+
+/// The utterance in pieces of at most `max_symbols` symbols (Kokoro takes 510 tokens at a
+/// time), cut at sentence ends where possible, else between phrases; a single phrase longer
+/// than the limit stays whole. Links keep the utterance's word indices.
+pub fn chunks(u: &Utterance, max_symbols: usize) -> Vec<KokoroPhonemes> {
+    let len = |r: std::ops::Range<usize>| map_phrases(u, r).symbols.len();
+    // Units: sentences, or the phrases of a sentence too long on its own.
+    let mut units = Vec::new();
+    let mut start = 0;
+    for (i, ph) in u.phrases.iter().enumerate() {
+        if ph.ends_sentence || i + 1 == u.phrases.len() {
+            if len(start..i + 1) <= max_symbols {
+                units.push(start..i + 1);
+            } else {
+                units.extend((start..=i).map(|p| p..p + 1));
+            }
+            start = i + 1;
+        }
+    }
+    let mut out = Vec::new();
+    let mut cur: Option<std::ops::Range<usize>> = None;
+    for unit in units {
+        cur = match cur {
+            Some(c) if len(c.start..unit.end) <= max_symbols => Some(c.start..unit.end),
+            Some(c) => {
+                out.push(map_phrases(u, c));
+                Some(unit)
+            }
+            None => Some(unit),
+        };
+    }
+    if let Some(c) = cur {
+        out.push(map_phrases(u, c));
+    }
+    out
+}
+
+/// Maps the phrases `range` of an utterance.
+pub fn map_phrases(u: &Utterance, range: std::ops::Range<usize>) -> KokoroPhonemes {
     let mut symbols = Vec::new();
-    for (pi, ph) in u.phrases.iter().enumerate() {
+    let last = range.end;
+    for (pi, ph) in u.phrases.iter().enumerate().take(range.end).skip(range.start) {
         for wi in ph.words.clone() {
             if wi > ph.words.start {
                 symbols.push(KokoroSymbol { symbol: " ", word: None, syllable: None, phoneme: None });
@@ -185,7 +227,7 @@ pub fn map(u: &Utterance) -> KokoroPhonemes {
         if let Some(s) = break_symbol(punct, ph.pause, ph.sentence, ph.ends_sentence) {
             symbols.push(KokoroSymbol { symbol: s, word: None, syllable: None, phoneme: None });
         }
-        if pi + 1 < u.phrases.len() && !ph.words.is_empty() {
+        if pi + 1 < last && !ph.words.is_empty() {
             symbols.push(KokoroSymbol { symbol: " ", word: None, syllable: None, phoneme: None });
         }
     }
