@@ -185,6 +185,7 @@ fn kokoro_strings_follow_misaki_conventions() {
     assert_eq!(k("a cup of tea"), "ɐ kˈʌp ʌv tˈi");
     assert_eq!(k("added houses"), "ˈædᵻd hˈWsᵻz");
     assert_eq!(k("disease"), "dəzˈiz");
+    assert_eq!(k("to go to it, to"), "tə ɡˈO tʊ ˈɪt, tˈu");
     assert_eq!(k("basic"), "bˈAsɪk");
     assert_eq!(k("plan A is an option"), "plˈæn ˈA ɪz ɐn ˈɑpʃən");
     assert_eq!(k("what is it for?"), "wˌʌt ɪz ɪt fˈɔɹ?");

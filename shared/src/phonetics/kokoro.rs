@@ -232,6 +232,12 @@ pub fn map_phrases(u: &Utterance, range: std::ops::Range<usize>) -> KokoroPhonem
                     symbols.push(link("ɐ"));
                     continue;
                 }
+                // "to": tə before a consonant, tʊ before a vowel (misaki's rule), tu at a phrase end.
+                if w.text == "to" && p.arpa == Arpa::UW && !phrase_final && w.source == Source::Dictionary {
+                    let vowel_next = u.words[wi + 1].phonemes.first().is_some_and(|q| q.is_vowel());
+                    symbols.push(link(if vowel_next { "ʊ" } else { "ə" }));
+                    continue;
+                }
                 if reduced_ih(w, k) {
                     symbols.push(link("ə"));
                     continue;
