@@ -1128,8 +1128,9 @@ impl<'a> Normalizer<'a> {
         // Currency scales glued on: $5m, $2bn, $3k.
         let scale_glued = match suffix_l.as_str() {
             "k" => Some("thousand"),
-            "m" | "mn" | "mil" if currency.is_some() => Some("million"),
-            "b" | "bn" if currency.is_some() => Some("billion"),
+            // Without a currency sign only before a counted noun: "2.5m people" (not "5m long").
+            "m" | "mn" | "mil" if currency.is_some() || next_lower.as_deref().is_some_and(counted_noun) => Some("million"),
+            "b" | "bn" if currency.is_some() || next_lower.as_deref().is_some_and(counted_noun) => Some("billion"),
             "t" | "tn" if currency.is_some() => Some("trillion"),
             _ => None,
         };
