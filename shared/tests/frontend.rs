@@ -108,6 +108,8 @@ fn every_phoneme_leads_back_to_its_input_characters() {
             let punct = &u.phrases[w.phrase].punctuation;
             assert!(punct.is_empty() || w.span.start <= punct.start, "{text:?}: word {:?} after its phrase's end", w.text);
             let written = u.source_text(wi);
+            let chars: Vec<char> = text.chars().collect();
+            assert_eq!(chars[u.char_span(wi)].iter().collect::<String>(), written, "{text:?}");
             // (Short lower-case words may be units or abbreviations: "km" is "kilometers".)
             if written.len() >= 5 && written.chars().all(|c| c.is_ascii_lowercase()) && w.source != Source::Spelled {
                 assert_eq!(written, w.text, "{text:?}");

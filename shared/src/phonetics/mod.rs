@@ -75,6 +75,14 @@ impl Utterance {
     pub fn source_text(&self, word: usize) -> &str {
         &self.text[self.words[word].span.clone()]
     }
+
+    /// A word's span in characters (Unicode scalar values) rather than bytes, for callers
+    /// that index text by character.
+    pub fn char_span(&self, word: usize) -> Range<usize> {
+        let span = &self.words[word].span;
+        let start = self.text[..span.start].chars().count();
+        start..start + self.text[span.clone()].chars().count()
+    }
 }
 
 /// The English front end. Cheap to clone; shareable between threads.
