@@ -10,6 +10,7 @@ mod compare;
 mod render;
 mod models;
 mod onnx_fold;
+mod phonemize;
 mod suite;
 
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         "compare-rubberband" => compare::compare(rest),
         "test" => suite::test(rest),
         "models" => models::models(rest),
+        "phonemize" => phonemize::phonemize(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
         "bench-model" => bench_models::bench_model(rest),

@@ -21,13 +21,13 @@
 //! h' = (1 − z) ⊙ n + z ⊙ h
 //! ```
 //! The input side only ever sees one of 29 (encoder) or 74 (decoder) embeddings, so `load`
-//! precomputes `W_i· x + b_i·` (plus `b_h·` for r and z) for every symbol; a step is then one
-//! 768 × 256 matrix–vector product (plus the 74 × 256 output layer in the decoder), done in
-//! plain f32 loops, which for matrices this small beats per-step candle ops. Weights are read
-//! through candle's safetensors loader.
+//! precomputes `W_i· x + b_i·` (plus `b_h·` for r and z) for every symbol as one candle matmul
+//! (in f64, rounded once to f32); a step is then a row of that table, one 1 × 256 by 256 × 768
+//! candle matmul for the hidden side, the gate arithmetic as tensor ops, and in the decoder the
+//! 256 × 74 output layer. Weights are read through candle's safetensors loader.
 
 use crate::neural::{ModelError, load_tensors};
-use candle_core::Tensor;
+use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -62,27 +62,24 @@ const END: usize = 3; // `</s>` among the phonemes
 
 /// One GRU with its input side folded into a per-symbol table.
 struct Gru {
-    /// `[symbols][3H]`: `W_ih e + b_ih`, with `b_hh` added to the r and z parts.
-    input: Vec<f32>,
-    /// `[3H][H]`, row-major.
-    w_hh: Vec<f32>,
-    /// `b_hn`, the part of `b_hh` that stays inside `r ⊙ (…)`.
-    b_hn: Vec<f32>,
+    /// `[symbols, 3H]`: `W_ih e + b_ih`, with `b_hh` added to the r and z parts.
+    input: Tensor,
+    /// `[H, 3H]`: `W_hh` transposed, so a step is `h · w_hh_t`.
+    w_hh_t: Tensor,
+    /// `[1, H]`: `b_hn`, the part of `b_hh` that stays inside `r ⊙ (…)`.
+    b_hn: Tensor,
 }
 
 impl Gru {
-    /// One step from symbol `sym` and state `h` (updated in place).
-    fn step(&self, sym: usize, h: &mut [f32; HIDDEN], gh: &mut [f32; GATES]) {
-        for (g, row) in gh.iter_mut().zip(self.w_hh.chunks_exact(HIDDEN)) {
-            *g = dot(row, h);
-        }
-        let gi = &self.input[sym * GATES..(sym + 1) * GATES];
-        for j in 0..HIDDEN {
-            let r = sigmoid(gi[j] + gh[j]);
-            let z = sigmoid(gi[HIDDEN + j] + gh[HIDDEN + j]);
-            let n = (gi[2 * HIDDEN + j] + r * (gh[2 * HIDDEN + j] + self.b_hn[j])).tanh();
-            h[j] = (1.0 - z) * n + z * h[j];
-        }
+    /// One step from symbol `sym` and state `h` (`[1, H]`); returns the new state.
+    fn step(&self, sym: usize, h: &Tensor) -> candle_core::Result<Tensor> {
+        let gi = self.input.narrow(0, sym, 1)?;
+        let gh = h.matmul(&self.w_hh_t)?;
+        let rz = candle_nn::ops::sigmoid(&(gi.narrow(1, 0, 2 * HIDDEN)? + gh.narrow(1, 0, 2 * HIDDEN)?)?)?;
+        let r = rz.narrow(1, 0, HIDDEN)?;
+        let z = rz.narrow(1, HIDDEN, HIDDEN)?;
+        let n = (gi.narrow(1, 2 * HIDDEN, HIDDEN)? + (r * (gh.narrow(1, 2 * HIDDEN, HIDDEN)? + &self.b_hn)?)?)?.tanh()?;
+        (z.affine(-1.0, 1.0)? * n)? + (z * h)?
     }
 }
 
@@ -90,28 +87,14 @@ impl Gru {
 pub struct G2pEn {
     encoder: Gru,
     decoder: Gru,
-    /// `[74][H]`, row-major.
-    fc_w: Vec<f32>,
-    fc_b: Vec<f32>,
+    /// `[H, 74]`: the output layer transposed.
+    fc_w_t: Tensor,
+    /// `[1, 74]`.
+    fc_b: Tensor,
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// Dot product in 8 independent lanes (vectorises; the lanes are summed at the end).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
-}
-
-fn take(t: &mut HashMap<String, Tensor>, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
-    Ok(crate::neural::take(t, path, name, Some(shape))?.flatten_all()?.to_vec1::<f32>()?)
+fn take(t: &mut HashMap<String, Tensor>, path: &Path, name: &str, shape: &[usize]) -> Result<Tensor, ModelError> {
+    crate::neural::take(t, path, name, Some(shape))
 }
 
 fn gru(t: &mut HashMap<String, Tensor>, path: &Path, prefix: &str, symbols: usize) -> Result<Gru, ModelError> {
@@ -120,18 +103,15 @@ fn gru(t: &mut HashMap<String, Tensor>, path: &Path, prefix: &str, symbols: usiz
     let w_hh = take(t, path, &format!("{prefix}_w_hh"), &[GATES, HIDDEN])?;
     let b_ih = take(t, path, &format!("{prefix}_b_ih"), &[GATES])?;
     let b_hh = take(t, path, &format!("{prefix}_b_hh"), &[GATES])?;
-    // The table is summed in f64 and rounded once.
-    let mut input = Vec::with_capacity(symbols * GATES);
-    for e in emb.chunks_exact(EMBED) {
-        for (j, row) in w_ih.chunks_exact(EMBED).enumerate() {
-            let mut s = b_ih[j] as f64 + row.iter().zip(e).map(|(w, x)| *w as f64 * *x as f64).sum::<f64>();
-            if j < 2 * HIDDEN {
-                s += b_hh[j] as f64;
-            }
-            input.push(s as f32);
-        }
-    }
-    Ok(Gru { input, w_hh, b_hn: b_hh[2 * HIDDEN..].to_vec() })
+    // The table is summed in f64 and rounded once; b_hh joins it for the r and z gates only.
+    let b_hh_rz = Tensor::cat(&[b_hh.narrow(0, 0, 2 * HIDDEN)?, Tensor::zeros(HIDDEN, DType::F32, &Device::Cpu)?], 0)?;
+    let bias = (b_ih.to_dtype(DType::F64)? + b_hh_rz.to_dtype(DType::F64)?)?.unsqueeze(0)?;
+    let input = emb.to_dtype(DType::F64)?.matmul(&w_ih.to_dtype(DType::F64)?.t()?)?.broadcast_add(&bias)?.to_dtype(DType::F32)?;
+    Ok(Gru {
+        input,
+        w_hh_t: w_hh.t()?.contiguous()?,
+        b_hn: b_hh.narrow(0, 2 * HIDDEN, HIDDEN)?.unsqueeze(0)?.contiguous()?,
+    })
 }
 
 impl G2pEn {
@@ -141,8 +121,8 @@ impl G2pEn {
         Ok(Self {
             encoder: gru(&mut t, path, "enc", GRAPHEMES.len())?,
             decoder: gru(&mut t, path, "dec", PHONEMES.len())?,
-            fc_w: take(&mut t, path, "fc_w", &[PHONEMES.len(), HIDDEN])?,
-            fc_b: take(&mut t, path, "fc_b", &[PHONEMES.len()])?,
+            fc_w_t: take(&mut t, path, "fc_w", &[PHONEMES.len(), HIDDEN])?.t()?.contiguous()?,
+            fc_b: take(&mut t, path, "fc_b", &[PHONEMES.len()])?.unsqueeze(0)?,
         })
     }
 
@@ -150,7 +130,7 @@ impl G2pEn {
     /// stress digits, at most [`MAX_STEPS`]. Pass the word lower-cased (as g2p_en's front end
     /// does): any character other than `a`–`z` is read as `<unk>`.
     pub fn predict(&self, word: &str) -> Vec<&'static str> {
-        self.run(word, |_| {})
+        self.run(word, |_| {}).expect("g2p-en: CPU tensor ops on shapes fixed at load")
     }
 
     /// The decoder's logits (74, in [`PHONEMES`] order) for the first `steps` greedy steps of
@@ -162,30 +142,28 @@ impl G2pEn {
             if out.len() < steps {
                 out.push(logits.to_vec());
             }
-        });
+        })
+        .expect("g2p-en: CPU tensor ops on shapes fixed at load");
         out
     }
 
     /// Encodes `word`, decodes greedily and returns the phonemes; `on_step` sees every
     /// decoder step's logits.
-    fn run(&self, word: &str, mut on_step: impl FnMut(&[f32])) -> Vec<&'static str> {
-        let mut h = [0.0f32; HIDDEN];
-        let mut gh = [0.0f32; GATES];
+    fn run(&self, word: &str, mut on_step: impl FnMut(&[f32])) -> candle_core::Result<Vec<&'static str>> {
+        let mut h = Tensor::zeros((1, HIDDEN), DType::F32, &Device::Cpu)?;
         let ids = word
             .chars()
             .map(|c| if c.is_ascii_lowercase() { 3 + (c as usize - 'a' as usize) } else { UNK })
             .chain(std::iter::once(END_OF_WORD));
         for id in ids {
-            self.encoder.step(id, &mut h, &mut gh);
+            h = self.encoder.step(id, &h)?;
         }
         let mut out = Vec::new();
-        let mut logits = [0.0f32; PHONEMES.len()];
         let mut prev = START;
         for _ in 0..MAX_STEPS {
-            self.decoder.step(prev, &mut h, &mut gh);
-            for (k, (l, row)) in logits.iter_mut().zip(self.fc_w.chunks_exact(HIDDEN)).enumerate() {
-                *l = dot(row, &h) + self.fc_b[k];
-            }
+            h = self.decoder.step(prev, &h)?;
+            let logits = h.matmul(&self.fc_w_t)?.broadcast_add(&self.fc_b)?.squeeze(0)?;
+            let logits: Vec<f32> = logits.to_vec1()?;
             on_step(&logits);
             // The first maximum, as numpy's argmax.
             let best = (1..logits.len()).fold(0, |best, k| if logits[k] > logits[best] { k } else { best });
@@ -195,7 +173,7 @@ impl G2pEn {
             out.push(PHONEMES[best]);
             prev = best;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -212,13 +190,6 @@ mod tests {
         assert_eq!(PHONEMES[START], "<s>");
         assert_eq!(PHONEMES[END], "</s>");
         assert_eq!(PHONEMES[PHONEMES.len() - 1], "ZH");
-    }
-
-    #[test]
-    fn dot_sums_every_lane() {
-        let a: Vec<f32> = (0..HIDDEN).map(|k| k as f32).collect();
-        let b = vec![1.0f32; HIDDEN];
-        assert_eq!(dot(&a, &b), (HIDDEN * (HIDDEN - 1) / 2) as f32);
     }
 
     #[test]
