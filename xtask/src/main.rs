@@ -7,6 +7,7 @@ mod bench_models;
 mod bundle;
 mod cli;
 mod render;
+mod speak;
 mod models;
 mod onnx_fold;
 mod suite;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         "bench" => bench::bench(rest),
         "test" => suite::test(rest),
         "models" => models::models(rest),
+        "speak" => speak::speak(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
         "bench-model" => bench_models::bench_model(rest),
