@@ -12,7 +12,9 @@
 //!    0.3 dB of the float graph; against the int8 reference within 1.5 dB on average, and on each
 //!    case no more than 0.1 dB beyond the int8 model's own distance from its float graph (which
 //!    grows with length, as the per-tensor activation scales coarsen: 0.54–1.53 dB);
-//!  * same input → bit-identical audio, run after run.
+//!  * same input → bit-identical audio, run after run;
+//!  * the controls act as documented: pitch scale multiplies the predicted F0, speed divides the
+//!    raw durations, forced durations/F0/energy are used as given, mismatched ones are refused.
 //! Needs `cargo xtask models`; says so and skips without it, unless VOIRS_REQUIRE_MODELS=1 (CI),
 //! where a missing model fails.
 
@@ -221,4 +223,50 @@ fn kokoro_is_bit_identical_run_after_run() {
     assert!(!a.audio.is_empty());
     assert!(a.audio.iter().zip(&b.audio).all(|(x, y)| x.to_bits() == y.to_bits()) && a.audio.len() == b.audio.len());
     assert_eq!(a.durations, b.durations);
+}
+
+#[test]
+fn kokoro_overrides_speed_and_pitch_scale_act_on_the_prosody() {
+    let Some(l) = loaded() else { return };
+    let ids = [52, 156, 86, 61, 4]; // "jˈɛs."
+    let a = l.voices.style("af_heart", ids.len()).unwrap();
+    let b = l.voices.style("am_michael", ids.len()).unwrap();
+    assert_eq!(Style::blend(&a, &b, 0.0), a);
+    assert_eq!(Style::blend(&a, &b, 1.0), b);
+    let base = l.model.synthesize(&ids, &a, &Options::default()).unwrap();
+    let frames = |s: &voirs_shared::neural::kokoro::Speech| s.durations.iter().sum::<u32>() as usize;
+    assert_eq!(base.audio.len(), SAMPLES_PER_FRAME * frames(&base));
+
+    // Pitch scale multiplies the predicted F0 and leaves durations alone.
+    let high = l.model.synthesize(&ids, &a, &Options { pitch_scale: 1.5, ..Options::default() }).unwrap();
+    assert_eq!(high.durations, base.durations);
+    for (h, f) in high.f0.iter().zip(&base.f0) {
+        assert!((h - 1.5 * f).abs() <= 1e-4 * f.abs().max(1.0), "{h} vs 1.5 × {f}");
+    }
+
+    // Speed divides the raw durations.
+    let fast = l.model.synthesize(&ids, &a, &Options { speed: 2.0, ..Options::default() }).unwrap();
+    for (f, r) in fast.durations_raw.iter().zip(&base.durations_raw) {
+        assert!((f - r / 2.0).abs() <= 1e-5 * r.max(1.0));
+    }
+    assert!(frames(&fast) < frames(&base), "{} frames at speed 2 vs {}", frames(&fast), frames(&base));
+
+    // Forced durations set the length; forced curves are used as given.
+    let durations = vec![3u32; ids.len() + 2];
+    let forced = l.model.synthesize(&ids, &a, &Options { durations: Some(durations.clone()), ..Options::default() }).unwrap();
+    assert_eq!(forced.durations, durations);
+    assert_eq!(forced.audio.len(), SAMPLES_PER_FRAME * 3 * (ids.len() + 2));
+    let f0 = vec![150.0f32; 2 * 3 * (ids.len() + 2)];
+    let energy = forced.energy.clone();
+    let given = l
+        .model
+        .synthesize(&ids, &a, &Options { durations: Some(durations), f0: Some(f0.clone()), energy: Some(energy.clone()), pitch_scale: 2.0, ..Options::default() })
+        .unwrap();
+    assert_eq!(given.f0, f0, "a given F0 curve is not scaled");
+    assert_eq!(given.energy, energy);
+    assert!(given.audio.iter().all(|x| x.is_finite()));
+
+    // Mismatched overrides are refused with a reason.
+    assert!(l.model.synthesize(&ids, &a, &Options { durations: Some(vec![1; 3]), ..Options::default() }).is_err());
+    assert!(l.model.synthesize(&ids, &a, &Options { f0: Some(vec![100.0; 3]), energy: Some(vec![0.0; 3]), ..Options::default() }).is_err());
 }
