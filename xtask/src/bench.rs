@@ -43,6 +43,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     println!("{seconds} s of audio at {SAMPLE_RATE} Hz per run; RTF = processing time / audio time (lower is faster)");
     println!("{:<44} {:>16} {:>10} {:>10} {:>10} {:>12}", "plugin", "latency", "RTF @64", "RTF @512", "peak MiB", "plugin MiB");
     let mut failed = Vec::new();
+    let mut rtf512 = Vec::new();
     for (label, name, params) in &runs {
         let mut cmd = Command::new(&exe);
         cmd.args(["bench-one", name, "--seconds", &seconds.to_string()]);
@@ -65,6 +66,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
                 .unwrap_or(f64::NAN)
         };
         let latency = get("latency");
+        rtf512.push((label.clone(), get("rtf512")));
         println!(
             "{:<44} {:>16} {:>10.4} {:>10.4} {:>10.1} {:>12.1}",
             label,
@@ -79,7 +81,56 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     if !failed.is_empty() {
         return Err(format!("benchmark failed for {}", failed.join(", ")));
     }
-    if a.positional.is_empty() { crate::bench_models::bench_models() } else { Ok(()) }
+    if a.positional.is_empty() {
+        rubberband_side_by_side(seconds, &rtf512)?;
+        crate::bench_models::bench_models()
+    } else {
+        Ok(())
+    }
+}
+
+/// Rubber Band's command-line tool (R3 `--fine` and R2 `--fast`, formants kept, +7 semitones)
+/// on the same stereo voice the converter rows play, timed as whole runs (it works offline, on
+/// a file), next to the converter's measured processing time for that audio.
+fn rubberband_side_by_side(seconds: f64, rtf512: &[(String, f64)]) -> Result<(), String> {
+    use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, track, voice};
+    if Command::new("rubberband").arg("--version").output().is_err() {
+        println!("\nRubber Band side by side: skipped, `rubberband` is not on PATH (Debian: rubberband-cli)");
+        return Ok(());
+    }
+    let dir = PathBuf::from("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let second = voice(SAMPLE_RATE, &track::glide(SAMPLE_RATE, 1.0, 100.0, 200.0), &Envelope::new(&MALE_AH), 0.5);
+    let frames = (seconds * SAMPLE_RATE) as usize;
+    let x: Vec<f32> = (0..frames).map(|i| second[i % second.len()]).collect();
+    let input = dir.join("voice-stereo.wav");
+    wav::write(&input, &Audio { sample_rate: SAMPLE_RATE as u32, channels: vec![x.clone(), x] }).map_err(|e| e.to_string())?;
+    println!("\nRubber Band side by side: {seconds} s stereo voice, +7 st with formants kept (median of 3 runs)");
+    println!("{:<44} {:>10} {:>14}", "", "RTF", "× Rubber Band R3");
+    let mut timed = Vec::new();
+    for (label, engine) in [("rubberband -3 --formant -p 7 (R3)", "-3"), ("rubberband -2 --formant -p 7 (R2)", "-2")] {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let out = Command::new("rubberband")
+                .args(["-q", engine, "--formant", "-p", "7"])
+                .arg(&input)
+                .arg(dir.join("rubberband-out.wav"))
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!("rubberband failed: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            runs.push(t.elapsed().as_secs_f64());
+        }
+        runs.sort_by(f64::total_cmp);
+        timed.push((label.to_owned(), runs[1] / seconds));
+    }
+    let r3 = timed[0].1;
+    for (label, rtf) in timed.iter().cloned().chain(rtf512.iter().filter(|(l, _)| l.contains("+7 st")).map(|(l, r)| (format!("{l} (block 512)"), *r))) {
+        println!("{label:<44} {rtf:>10.4} {:>14.2}", rtf / r3);
+    }
+    Ok(())
 }
 
 /// A 1 s speech-like clip (a gliding harmonic tone with a syllable envelope) for the Speech Track.

@@ -43,14 +43,15 @@ Testing
 Playing (offline, through the CLAP host)
   render <plugin> (--in in.wav | --midi in.mid) --out out.wav
          [--sr N] [--block N] [--param id=text ...] [--state FILE] [--seconds N] [--keep-latency]
+  render <plugin> --in a.wav --in b.wav ... --out-dir DIR [same options]   batch: DIR/a.wav, ...
   save-state <plugin> --out FILE [--param id=text ...] [--field name=value ...]
   bench [plugin...|models] [--seconds N]        real-time factor (48 kHz, blocks 64 and 512),
                                                 latency and peak memory per plugin; then each
                                                 neural model's load time, cost and memory
 
-  phonemize "text"                              the English front end: words, syllables, and the
+  phonemize <text>                              the English front end: words, syllables, and the
                                                 phonemes in the Kokoro and Singer maps
-  speak --phonemes "..." -o out.wav [--voice v | --voice a,b --mix t] [--speed s] [--pitch-scale x]
+  speak --phonemes <ipa> -o out.wav [--voice v | --voice a,b --mix t] [--speed s] [--pitch-scale x]
                                                 Kokoro-82M (candle) from Kokoro phonemes, 24 kHz
   compare-rubberband                            the Voice Converter's pitch accuracy next to
                                                 Rubber Band R3 on synthetic voices and LibriVox

@@ -29,8 +29,42 @@ fn apply_params(p: &mut Instance, params: &[&str], quiet: bool) -> Result<(), St
 }
 
 pub fn render(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["in", "midi", "out", "sr", "block", "param", "state", "seconds"], &["keep-latency", "quiet"])?;
+    let a = Args::parse(args, &["in", "midi", "out", "out-dir", "sr", "block", "param", "state", "seconds"], &["keep-latency", "quiet"])?;
     let plugin = a.positional.first().ok_or("render needs a plugin (path, package or short name)")?;
+    // Batch: several --in files (or --out-dir) → one render per file, DIR/<name>.wav each, with
+    // the same plugin settings (each file gets a fresh instance, as a bounce per track would).
+    if let Some(dir) = a.value("out-dir") {
+        let inputs = a.values("in");
+        if inputs.is_empty() || a.value("out").is_some() {
+            return Err("--out-dir takes one or more --in files and no --out".to_owned());
+        }
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+        let mut rest: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            if args[i] == "--in" || args[i] == "--out-dir" {
+                i += 2;
+                continue;
+            }
+            if args[i].starts_with("--in=") || args[i].starts_with("--out-dir=") {
+                i += 1;
+                continue;
+            }
+            rest.push(args[i].clone());
+            i += 1;
+        }
+        for inp in inputs {
+            let name = Path::new(inp).file_name().ok_or_else(|| format!("{inp} is not a file"))?;
+            let out = Path::new(dir).join(name).with_extension("wav");
+            let mut one = rest.clone();
+            one.extend(["--in".to_owned(), inp.to_string(), "--out".to_owned(), out.display().to_string()]);
+            render(&one)?;
+        }
+        return Ok(());
+    }
+    if a.values("in").len() > 1 {
+        return Err("several --in files need --out-dir DIR".to_owned());
+    }
     let out_path = a.value("out").ok_or("render needs --out FILE.wav")?;
     let block: usize = a.number("block")?.unwrap_or(512);
     if block == 0 || block > voirs_shared::rt::MAX_BLOCK {
