@@ -11,6 +11,11 @@ use voirs_kit::editor::PluginEditor;
 use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
 use voirs_shared::convert::{self, ConverterEngine, correct};
+use voirs_shared::rt::trace::Trace;
+
+/// Pitch trace: one point every 10 ms, 4 s shown.
+const TRACE_STEP_S: f32 = 0.010;
+const TRACE_POINTS: usize = 400;
 
 /// State schema this build writes; see `voirs_kit::state`.
 pub const STATE_SCHEMA: u32 = 1;
@@ -143,11 +148,16 @@ struct Engine {
     converter: ConverterEngine,
     io: EffectIo,
     sample_rate: f32,
+    /// Samples until the next pitch-trace point.
+    trace_countdown: usize,
+    trace_step: usize,
 }
 
 pub struct VoiceConverter {
     params: Arc<ConverterParams>,
     status: Arc<Status>,
+    /// Input and output pitch (Hz, NaN when unvoiced) for the editor's traces and tuner.
+    trace: Arc<Trace<2>>,
     editor_state: Arc<EguiEditorState>,
     engine: Option<Engine>,
 }
@@ -157,7 +167,8 @@ impl Default for VoiceConverter {
         Self {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 460.0), 1.0),
+            trace: Arc::new(Trace::new(TRACE_POINTS)),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 590.0), 1.0),
             engine: None,
         }
     }
@@ -165,6 +176,62 @@ impl Default for VoiceConverter {
 
 pub struct Panel {
     params: Arc<ConverterParams>,
+    trace: Arc<Trace<2>>,
+}
+
+const NOTE_NAMES: [&str; 12] = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"];
+
+/// "A3 +23 ct" for a frequency.
+fn note_text(hz: f32) -> String {
+    let midi = 69.0 + 12.0 * (hz / 440.0).log2();
+    let n = midi.round();
+    let cents = ((midi - n) * 100.0).round() as i32;
+    let name = NOTE_NAMES[(n as i32).rem_euclid(12) as usize];
+    format!("{name}{} {cents:+} ct", (n as i32).div_euclid(12) - 1)
+}
+
+impl Panel {
+    /// The tuner line and the input (grey) and output (accent) pitch traces of the last 4 s, in
+    /// semitones, with a line at every note.
+    fn pitch_view(&self, ui: &mut egui::Ui) {
+        let points = self.trace.snapshot();
+        let last = points.iter().rev().find(|p| p[0].is_finite());
+        ui.label(match last {
+            Some(p) => format!("input {} ({:.1} Hz)  →  output {} ({:.1} Hz)", note_text(p[0]), p[0], note_text(p[1]), p[1]),
+            None => "input: no voice heard yet".to_owned(),
+        });
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 90.0), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, egui::Color32::from_gray(22));
+        let midi = |hz: f32| 69.0 + 12.0 * (hz / 440.0).log2();
+        let (lo, hi) = points.iter().flat_map(|p| p.iter()).filter(|v| v.is_finite() && **v > 0.0).map(|v| midi(*v)).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), m| (a.min(m), b.max(m)));
+        if !lo.is_finite() {
+            return;
+        }
+        let centre = 0.5 * (lo + hi);
+        let span = (hi - lo + 2.0).max(12.0);
+        let (lo, hi) = (centre - 0.5 * span, centre + 0.5 * span);
+        let y = |m: f32| rect.bottom() - (m - lo) / (hi - lo) * rect.height();
+        for n in lo.ceil() as i32..=hi.floor() as i32 {
+            let c = if n.rem_euclid(12) == 0 { egui::Color32::from_gray(70) } else { egui::Color32::from_gray(38) };
+            painter.hline(rect.x_range(), y(n as f32), egui::Stroke::new(1.0, c));
+        }
+        let dx = rect.width() / TRACE_POINTS as f32;
+        let x0 = rect.right() - points.len() as f32 * dx;
+        for (series, colour) in [(0usize, egui::Color32::from_gray(150)), (1, voirs_kit::ui::ACCENT)] {
+            let mut run: Vec<egui::Pos2> = Vec::new();
+            for (i, p) in points.iter().enumerate() {
+                if p[series].is_finite() && p[series] > 0.0 {
+                    run.push(egui::pos2(x0 + i as f32 * dx, y(midi(p[series]))));
+                } else if !run.is_empty() {
+                    painter.add(egui::Shape::line(std::mem::take(&mut run), egui::Stroke::new(1.5, colour)));
+                }
+            }
+            if run.len() > 1 {
+                painter.add(egui::Shape::line(run, egui::Stroke::new(1.5, colour)));
+            }
+        }
+    }
 }
 
 impl voirs_kit::editor::Panel for Panel {
@@ -209,6 +276,7 @@ impl voirs_kit::editor::Panel for Panel {
             ui.add(widgets::ParamSlider::for_param(&self.params.humanise, setter));
             ui.end_row();
         });
+        self.pitch_view(ui);
         ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
         ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
     }
@@ -251,7 +319,7 @@ impl Plugin for VoiceConverter {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), Panel { params: self.params.clone() })
+        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), Panel { params: self.params.clone(), trace: self.trace.clone() })
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -265,7 +333,8 @@ impl Plugin for VoiceConverter {
         converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
-        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate });
+        let trace_step = ((TRACE_STEP_S * config.sample_rate) as usize).max(1);
+        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate, trace_countdown: trace_step, trace_step });
         context.set_latency_samples(latency as u32);
         true
     }
@@ -293,6 +362,17 @@ impl Plugin for VoiceConverter {
         let converter = &mut e.converter;
         Self::apply(&self.params, converter);
         e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
+        // A point for the editor's pitch traces every 10 ms: the tracked input and what the
+        // shift makes of it.
+        let frames = buffer.samples();
+        if frames >= e.trace_countdown {
+            e.trace_countdown = e.trace_step;
+            let est = converter.input_estimate();
+            let input = if est.voiced { est.f0 } else { f32::NAN };
+            self.trace.push([input, input * 2f32.powf(converter.shift_semitones() / 12.0)]);
+        } else {
+            e.trace_countdown -= frames;
+        }
         ProcessStatus::Normal
     }
 }

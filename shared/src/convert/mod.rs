@@ -104,6 +104,11 @@ impl ConverterEngine {
         self.correction.set(enabled, key, scale, retune_ms, humanise);
     }
 
+    /// The whole shift now applied (semitones): the pitch control plus the correction.
+    pub fn shift_semitones(&self) -> f32 {
+        self.manual + self.applied
+    }
+
     /// The correction (semitones) currently added to the pitch control.
     pub fn correction_semitones(&self) -> f32 {
         self.applied

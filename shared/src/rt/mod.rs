@@ -10,6 +10,7 @@ pub mod meter;
 pub mod pool;
 pub mod sanitize;
 pub mod swap;
+pub mod trace;
 
 /// Largest block a host may hand a plugin in one `process` call that we plan buffers for.
 pub const MAX_BLOCK: usize = 8192;
