@@ -217,3 +217,21 @@ fn pitch_correction_lands_a_held_note_on_the_scale() {
         assert!(e <= 5.0, "{}: {e:.2} cents from D3", mode.1);
     }
 }
+
+/// The gender/age macro moves pitch and formants together: Gender +100 % is +10 semitones with
+/// formants +3 (centroid × 1.19 against the same pitch shift alone), −100 % the reverse; Age
+/// −100 % (child) is +6 semitones with formants +4 (× 1.26).
+#[test]
+fn gender_and_age_move_pitch_and_formants_together() {
+    let f0 = vec![120.0; SR as usize / 2];
+    for (param, value, pitch, formant_ratio) in [("gender", "100", 10, 1.189), ("gender", "-100", -10, 0.841), ("age", "-100", 6, 1.26)] {
+        let (out, latency) = shifted_with(&[(param, value)], &f0, &Schedule::Fixed(256));
+        let e = median_error(&out[0], &f0, latency, pitch as f64 * 100.0);
+        let (alone, _) = shifted_with(&[("pitch", &pitch.to_string())], &f0, &Schedule::Fixed(256));
+        let seg = 4800 + latency..14_400 + latency;
+        let ratio = centroid(&out[0][seg.clone()]) / centroid(&alone[0][seg]);
+        eprintln!("converter {param} {value} %: F0 {e:.2} cents from {pitch:+} st, centroid × {ratio:.3} against the pitch shift alone (formants × {formant_ratio})");
+        assert!(e <= 5.0, "{param} {value}: F0 {e:.2} cents off");
+        assert!((ratio / formant_ratio - 1.0).abs() < 0.12, "{param} {value}: centroid × {ratio:.3}, formants × {formant_ratio}");
+    }
+}

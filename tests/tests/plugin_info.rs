@@ -14,6 +14,8 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
         p.push(("pitch", "Pitch", "0 st"));
         p.push(("cents", "Fine", "0.0 ct"));
         p.push(("formant", "Formant", "0.0 st"));
+        p.push(("gender", "Gender", "0 %"));
+        p.push(("age", "Age", "0 %"));
         p.push(("correct", "Correction", "Off"));
         p.push(("key", "Key", "C"));
         p.push(("scale", "Scale", "Chromatic"));

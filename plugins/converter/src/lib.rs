@@ -94,6 +94,11 @@ pub struct ConverterParams {
     pub cents: FloatParam,
     #[id = "formant"]
     pub formant: FloatParam,
+    /// The gender/age macro: adds to Pitch and Formant (`convert::character_shift`).
+    #[id = "gender"]
+    pub gender: FloatParam,
+    #[id = "age"]
+    pub age: FloatParam,
     /// Pitch correction to a key and scale.
     #[id = "correct"]
     pub correct: BoolParam,
@@ -127,6 +132,14 @@ impl Default for ConverterParams {
                 .with_step_size(0.1)
                 .with_unit(" st")
                 .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            gender: FloatParam::new("Gender", 0.0, FloatRange::Linear { min: -100.0, max: 100.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            age: FloatParam::new("Age", 0.0, FloatRange::Linear { min: -100.0, max: 100.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
             correct: BoolParam::new("Correction", false),
             key: EnumParam::new("Key", Key::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
@@ -168,7 +181,7 @@ impl Default for VoiceConverter {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
             trace: Arc::new(Trace::new(TRACE_POINTS)),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 590.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 620.0), 1.0),
             engine: None,
         }
     }
@@ -254,6 +267,12 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Formant");
             ui.add(widgets::ParamSlider::for_param(&self.params.formant, setter));
             ui.end_row();
+            ui.label("Gender / Age");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.gender, setter).with_width(90.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.age, setter).with_width(90.0));
+            });
+            ui.end_row();
             ui.label("Output Gain");
             ui.add(widgets::ParamSlider::for_param(&self.params.out_gain, setter));
             ui.end_row();
@@ -285,8 +304,9 @@ impl voirs_kit::editor::Panel for Panel {
 impl VoiceConverter {
     /// Everything the engine takes from the parameters each block.
     fn apply(params: &ConverterParams, converter: &mut ConverterEngine) {
-        converter.set_pitch(params.pitch.value() as f32, params.cents.value());
-        converter.set_formant(params.formant.value());
+        let (pitch, formant) = convert::character_shift(params.gender.value() / 100.0, params.age.value() / 100.0);
+        converter.set_pitch(params.pitch.value() as f32 + pitch, params.cents.value());
+        converter.set_formant(params.formant.value() + formant);
         converter.set_correction(
             params.correct.value(),
             params.key.value() as i32,

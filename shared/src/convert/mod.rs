@@ -67,6 +67,19 @@ pub enum Mode {
     Quality,
 }
 
+/// The gender/age macro as a pitch and formant shift (semitones). `gender` −1 (darker, more male)
+/// … +1 (brighter, more female): ±10 semitones of pitch and ±3 of formants, the typical distance
+/// between adult male and female voices (F0 ~ 2×, vocal-tract length ~ 1.2×). `age` −1 (child)
+/// … +1 (elderly): a child's voice sits ~6 semitones higher with formants ~4 higher (a shorter
+/// tract); an elderly one ~2 lower with formants ~1 lower. Both add to the pitch and formant
+/// controls.
+pub fn character_shift(gender: f32, age: f32) -> (f32, f32) {
+    let g = gender.clamp(-1.0, 1.0);
+    let a = age.clamp(-1.0, 1.0);
+    let (age_pitch, age_formant) = if a < 0.0 { (-6.0 * a, -4.0 * a) } else { (-2.0 * a, -1.0 * a) };
+    (10.0 * g + age_pitch, 3.0 * g + age_formant)
+}
+
 /// The engine's input-to-output delay at `sample_rate` in `mode` (what the plugin reports).
 pub fn latency_for(sample_rate: f32, mode: Mode) -> usize {
     match mode {
