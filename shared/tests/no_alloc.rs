@@ -63,6 +63,7 @@ fn effect_paths_do_not_allocate() {
             let mut conv = ConverterEngine::new(2, 48_000.0, mode);
             conv.set_pitch(pitch, 0.0);
             conv.set_correction(pitch != 0.0, 2, voirs_shared::convert::correct::Scale::Minor, 30.0, 0.5);
+            conv.set_voice(if pitch != 0.0 { voirs_shared::convert::Voice::Whisper } else { voirs_shared::convert::Voice::Robot });
             conv.settle();
             let mut dw = DryWet::new(2, 2, 4096, conv.latency_samples(), 48_000.0, false);
             let mut l: Vec<f32> = (0..4096).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();

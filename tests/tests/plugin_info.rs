@@ -16,6 +16,7 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
         p.push(("formant", "Formant", "0.0 st"));
         p.push(("gender", "Gender", "0 %"));
         p.push(("age", "Age", "0 %"));
+        p.push(("voice", "Voice", "Normal"));
         p.push(("correct", "Correction", "Off"));
         p.push(("key", "Key", "C"));
         p.push(("scale", "Scale", "Chromatic"));
@@ -110,7 +111,7 @@ fn param_infos(spec: PluginSpec) {
         let max = match *string_id {
             "pitch" => 48.0,
             "key" => 11.0,
-            "scale" => 2.0,
+            "scale" | "voice" => 2.0,
             _ => 1.0,
         };
         assert_eq!((info.min, info.max), (0.0, max), "{}: host-side range", info.name);
@@ -119,7 +120,7 @@ fn param_infos(spec: PluginSpec) {
         assert_eq!(p.value_to_text(info.id, info.default).unwrap(), *default_text, "{}: default text", info.name);
         assert!(info.flags.contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE), "{}: automatable", info.name);
         assert_eq!(info.is_bypass(), *string_id == "bypass", "{}: bypass flag", info.name);
-        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch", "correct", "key", "scale"].contains(string_id), "{}: stepped", info.name);
+        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch", "voice", "correct", "key", "scale"].contains(string_id), "{}: stepped", info.name);
     }
     let gain = p.param("out_gain").unwrap();
     assert_eq!(p.value_to_text(gain.id, 0.0).unwrap(), "-36.00 dB");

@@ -41,6 +41,24 @@ impl ModeChoice {
     }
 }
 
+/// What becomes of the voice (mirrors `convert::Voice`).
+#[derive(Enum, Debug, PartialEq, Eq, Clone, Copy)]
+pub enum VoiceChoice {
+    Normal,
+    Whisper,
+    Robot,
+}
+
+impl VoiceChoice {
+    fn engine(self) -> convert::Voice {
+        match self {
+            VoiceChoice::Normal => convert::Voice::Normal,
+            VoiceChoice::Whisper => convert::Voice::Whisper,
+            VoiceChoice::Robot => convert::Voice::Robot,
+        }
+    }
+}
+
 /// Keys for pitch correction.
 #[derive(Enum, Debug, PartialEq, Eq, Clone, Copy)]
 pub enum Key {
@@ -99,6 +117,9 @@ pub struct ConverterParams {
     pub gender: FloatParam,
     #[id = "age"]
     pub age: FloatParam,
+    /// Normal, whisper (noise through the voice's envelope) or robot (a monotone on the key).
+    #[id = "voice"]
+    pub voice: EnumParam<VoiceChoice>,
     /// Pitch correction to a key and scale.
     #[id = "correct"]
     pub correct: BoolParam,
@@ -140,6 +161,7 @@ impl Default for ConverterParams {
                 .with_step_size(1.0)
                 .with_unit(" %")
                 .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            voice: EnumParam::new("Voice", VoiceChoice::Normal),
             correct: BoolParam::new("Correction", false),
             key: EnumParam::new("Key", Key::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
@@ -181,7 +203,7 @@ impl Default for VoiceConverter {
             params: Arc::new(ConverterParams::default()),
             status: Arc::new(Status::default()),
             trace: Arc::new(Trace::new(TRACE_POINTS)),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 620.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 650.0), 1.0),
             engine: None,
         }
     }
@@ -279,6 +301,9 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Mode");
             ui.add(widgets::ParamSlider::for_param(&self.params.mode, setter));
             ui.end_row();
+            ui.label("Voice");
+            ui.add(widgets::ParamSlider::for_param(&self.params.voice, setter));
+            ui.end_row();
             ui.label("Correction");
             ui.add(widgets::ParamSlider::for_param(&self.params.correct, setter));
             ui.end_row();
@@ -307,6 +332,7 @@ impl VoiceConverter {
         let (pitch, formant) = convert::character_shift(params.gender.value() / 100.0, params.age.value() / 100.0);
         converter.set_pitch(params.pitch.value() as f32 + pitch, params.cents.value());
         converter.set_formant(params.formant.value() + formant);
+        converter.set_voice(params.voice.value().engine());
         converter.set_correction(
             params.correct.value(),
             params.key.value() as i32,

@@ -17,6 +17,8 @@ pub enum Scale {
     Chromatic,
     Major,
     Minor,
+    /// The key's note only (in every octave): a monotone.
+    Root,
 }
 
 impl Scale {
@@ -26,6 +28,7 @@ impl Scale {
             Scale::Chromatic => true,
             Scale::Major => [0, 2, 4, 5, 7, 9, 11].contains(&d),
             Scale::Minor => [0, 2, 3, 5, 7, 8, 10].contains(&d),
+            Scale::Root => d == 0,
         }
     }
 }
@@ -74,7 +77,7 @@ impl Correction {
     /// The scale note nearest `pitch` (MIDI note number).
     pub fn nearest(&self, pitch: f32) -> i32 {
         let base = pitch.round() as i32;
-        (0..=6)
+        (0..=12)
             .flat_map(|d| [base - d, base + d])
             .filter(|n| self.scale.contains(n - self.key))
             .min_by(|a, b| (*a as f32 - pitch).abs().total_cmp(&(*b as f32 - pitch).abs()))

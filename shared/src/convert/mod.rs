@@ -8,6 +8,18 @@ pub mod psola;
 #[cfg(test)]
 mod testkit;
 pub mod vocoder;
+pub mod whisper;
+
+/// What becomes of the voice's source after the shift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Voice {
+    #[default]
+    Normal,
+    /// Noise through the voice's envelope (no pitch), after the shift and formant moves.
+    Whisper,
+    /// A monotone on the key's note: pitch correction to that note alone, at once, no humanise.
+    Robot,
+}
 
 /// What both shifters (Live: [`psola::Psola`], Quality: [`vocoder::PhaseVocoder`]) offer.
 pub trait Shifter {
@@ -98,6 +110,10 @@ pub struct ConverterEngine {
     manual: f32,
     /// Correction applied at the last update (semitones), for the editor.
     applied: f32,
+    voice: Voice,
+    whisper: whisper::Whisper,
+    /// The correction settings the user chose (Robot overrides them while it is on).
+    correction_settings: (bool, i32, correct::Scale, f32, f32),
 }
 
 /// Pitch correction is updated this often (samples) inside a block.
@@ -109,12 +125,40 @@ impl ConverterEngine {
             Mode::Live => Box::new(psola::Psola::new(channels, sample_rate)),
             Mode::Quality => Box::new(vocoder::PhaseVocoder::new(channels, sample_rate)),
         };
-        Self { mode, shifter, correction: correct::Correction::new(sample_rate), manual: 0.0, applied: 0.0 }
+        Self {
+            mode,
+            shifter,
+            correction: correct::Correction::new(sample_rate),
+            manual: 0.0,
+            applied: 0.0,
+            voice: Voice::Normal,
+            whisper: whisper::Whisper::new(channels, sample_rate),
+            correction_settings: (false, 0, correct::Scale::Chromatic, 50.0, 0.0),
+        }
+    }
+
+    /// Normal, whisper or robot.
+    pub fn set_voice(&mut self, voice: Voice) {
+        if voice != self.voice {
+            self.voice = voice;
+            self.whisper.reset();
+            self.apply_correction();
+        }
+    }
+
+    fn apply_correction(&mut self) {
+        let (enabled, key, scale, retune, humanise) = self.correction_settings;
+        if self.voice == Voice::Robot {
+            self.correction.set(true, key, correct::Scale::Root, 0.0, 0.0);
+        } else {
+            self.correction.set(enabled, key, scale, retune, humanise);
+        }
     }
 
     /// Pitch correction: on/off, key (0 = C … 11 = B), scale, retune time (ms), humanise (0..1).
     pub fn set_correction(&mut self, enabled: bool, key: i32, scale: correct::Scale, retune_ms: f32, humanise: f32) {
-        self.correction.set(enabled, key, scale, retune_ms, humanise);
+        self.correction_settings = (enabled, key, scale, retune_ms, humanise);
+        self.apply_correction();
     }
 
     /// The whole shift now applied (semitones): the pitch control plus the correction.
@@ -173,12 +217,16 @@ impl ConverterEngine {
                 *part = &mut ch[start..start + len];
             }
             self.shifter.process(&mut parts[..n]);
+            if self.voice == Voice::Whisper {
+                self.whisper.process(&mut parts[..n]);
+            }
             start += len;
         }
     }
 
     pub fn reset(&mut self) {
         self.shifter.reset();
+        self.whisper.reset();
         self.correction.reset();
         self.applied = 0.0;
     }
@@ -240,6 +288,84 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    fn octave_bands_db(x: &[f32], sr: f64) -> Vec<f64> {
+        [250.0f64, 500.0, 1000.0, 2000.0, 4000.0]
+            .iter()
+            .map(|fc| {
+                let (lo, hi) = (fc / 2f64.sqrt(), fc * 2f64.sqrt());
+                // Power in the band from single-bin DFTs every 10 Hz.
+                let mut p = 0.0;
+                let mut hz = lo;
+                while hz < hi {
+                    p += 10f64.powf(testkit::level_at(x, sr, hz) / 10.0);
+                    hz += 10.0;
+                }
+                10.0 * p.log10()
+            })
+            .collect()
+    }
+
+    /// Whisper: the output has no pitch (the tracker hears a period in under 10 % of it) and
+    /// keeps the voice's envelope (octave bands 250 Hz – 4 kHz within 50 dB of the strongest:
+    /// within 6 dB of the input's after removing the mean) and level (within 3 dB).
+    #[test]
+    fn whisper_keeps_the_envelope_and_loses_the_pitch() {
+        let sr = 48_000.0f64;
+        let x = voice(sr, &crate::analysis::synthetic::track::glide(sr, 1.0, 110.0, 220.0), &Envelope::new(&MALE_AH), 0.5);
+        let mut e = ConverterEngine::new(1, sr as f32, Mode::Live);
+        e.set_voice(Voice::Whisper);
+        e.settle();
+        let mut y = x.clone();
+        for block in y.chunks_mut(512) {
+            e.process(&mut [block]);
+        }
+        let est = PitchTracker::analyse(sr as f32, &y[4800..], 60.0, 1000.0);
+        let voiced = est.iter().filter(|(_, e)| e.voiced).count() as f64 / est.len() as f64;
+        let (bi, bo) = (octave_bands_db(&x[4800..14_400], sr), octave_bands_db(&y[4800..14_400], sr));
+        // Bands where the voice has something (within 50 dB of its strongest band; the synthetic
+        // envelope puts 4 kHz ~90 dB down, under any predictor's floor).
+        let top = bi.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let d: Vec<f64> = bi.iter().zip(&bo).filter(|(i, _)| **i > top - 50.0).map(|(i, o)| o - i).collect();
+        let mean = d.iter().sum::<f64>() / d.len() as f64;
+        let level = testkit::rms_db(&y[4800..]) - testkit::rms_db(&x[4800..]);
+        eprintln!("whisper: voiced {:.1} % of estimates, octave bands vs input {d:+.1?} dB (mean {mean:+.1}), level {level:+.2} dB", 100.0 * voiced);
+        assert!(voiced < 0.10, "whisper still has a pitch in {:.0} % of it", 100.0 * voiced);
+        assert!(d.iter().all(|v| (v - mean).abs() < 6.0), "envelope: {d:+.1?} dB");
+        assert!(level.abs() < 3.0, "level {level:+.2} dB");
+    }
+
+    /// Robot: a voice drifting like speech (A2 up two semitones over a second), key A, comes out
+    /// a monotone on A (median 5 cents or less from the nearest A), in both modes. (On a voice
+    /// gliding an octave a second the tracker's lag leaves ~20 cents in Live mode.)
+    #[test]
+    fn robot_is_a_monotone_on_the_key() {
+        let sr = 48_000.0f64;
+        let x = voice(sr, &crate::analysis::synthetic::track::glide(sr, 1.0, 110.0, 123.5), &Envelope::new(&MALE_AH), 0.5);
+        for mode in [Mode::Live, Mode::Quality] {
+            let mut e = ConverterEngine::new(1, sr as f32, mode);
+            e.set_correction(false, 9, correct::Scale::Chromatic, 50.0, 0.0);
+            e.set_voice(Voice::Robot);
+            e.settle();
+            let mut y = x.clone();
+            for block in y.chunks_mut(512) {
+                e.process(&mut [block]);
+            }
+            let est = PitchTracker::analyse(sr as f32, &y, 60.0, 1000.0);
+            let mut cents: Vec<f64> = est
+                .iter()
+                .filter(|(at, e)| e.voiced && *at > 0.15 * sr)
+                .map(|(_, e)| {
+                    let m = 1200.0 * (e.f0 as f64 / 110.0).log2();
+                    (m - 1200.0 * (m / 1200.0).round()).abs()
+                })
+                .collect();
+            cents.sort_by(f64::total_cmp);
+            let median = cents[cents.len() / 2];
+            eprintln!("robot {mode:?}: {median:.2} cents from the nearest A");
+            assert!(median <= 5.0, "{mode:?}: {median:.2} cents from A");
         }
     }
 }
