@@ -5,6 +5,7 @@
 
 pub mod correct;
 pub mod psola;
+pub mod reference;
 #[cfg(test)]
 mod testkit;
 pub mod vocoder;
