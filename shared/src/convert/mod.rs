@@ -22,6 +22,37 @@ pub enum Voice {
     Robot,
 }
 
+/// The pitch ratio and formant factor a shifter is asked for (both shifters keep one).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Targets {
+    pub ratio: f64,
+    pub alpha: f64,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Self { ratio: 1.0, alpha: 1.0 }
+    }
+}
+
+impl Targets {
+    /// Pitch shift in semitones, clamped to ±36.
+    pub fn set_semitones(&mut self, semitones: f32) {
+        self.ratio = 2f64.powf(semitones.clamp(-36.0, 36.0) as f64 / 12.0);
+    }
+
+    /// Formant shift in semitones, clamped to ±24: the spectral envelope moves by
+    /// 2^(semitones/12) while the F0 stays where the pitch puts it.
+    pub fn set_formant_semitones(&mut self, semitones: f32) {
+        self.alpha = 2f64.powf(semitones.clamp(-24.0, 24.0) as f64 / 12.0);
+    }
+
+    /// Anything other than the identity asked.
+    pub fn shifting(&self) -> bool {
+        self.ratio != 1.0 || self.alpha != 1.0
+    }
+}
+
 /// What both shifters (Live: [`psola::Psola`], Quality: [`vocoder::PhaseVocoder`]) offer.
 pub trait Shifter {
     /// Input-to-output delay in samples (constant).

@@ -105,12 +105,11 @@ pub struct Psola {
     grains: [Grain; MAX_GRAINS],
     grain_count: usize,
     next_synthesis: f64,
-    /// Pitch ratio applied to new grains, and the smoothed target.
+    /// Pitch ratio and formant factor (2^(semitones/12)) applied to new grains, smoothed toward
+    /// what is asked.
     ratio: f64,
-    target_ratio: f64,
-    /// Formant factor (2^(semitones/12)) applied to new grains, and its target.
     alpha: f64,
-    target_alpha: f64,
+    target: super::Targets,
     smoothing: f64,
     latency: i64,
     max_period: f64,
@@ -153,9 +152,8 @@ impl Psola {
             grain_count: 0,
             next_synthesis: latency as f64,
             ratio: 1.0,
-            target_ratio: 1.0,
             alpha: 1.0,
-            target_alpha: 1.0,
+            target: super::Targets::default(),
             // ~10 ms one-pole glide of the ratio, per sample.
             smoothing: 1.0 - (-1.0 / (0.010 * sample_rate as f64)).exp(),
             latency,
@@ -180,23 +178,23 @@ impl Psola {
 
     /// Pitch shift in semitones (±24 and beyond are clamped to ±36); glides over ~10 ms.
     pub fn set_semitones(&mut self, semitones: f32) {
-        self.target_ratio = 2f64.powf(semitones.clamp(-36.0, 36.0) as f64 / 12.0);
+        self.target.set_semitones(semitones);
     }
 
     /// Formant shift in semitones (clamped to ±24), independent of the pitch: the spectral
     /// envelope moves by 2^(semitones/12) while the F0 stays where the pitch puts it.
     pub fn set_formant_semitones(&mut self, semitones: f32) {
-        self.target_alpha = 2f64.powf(semitones.clamp(-24.0, 24.0) as f64 / 12.0);
+        self.target.set_formant_semitones(semitones);
     }
 
     fn shifting(&self) -> bool {
-        self.target_ratio != 1.0 || self.target_alpha != 1.0
+        self.target.shifting()
     }
 
     /// Jumps to the targets at once (before the first block, after a reset).
     pub fn settle(&mut self) {
-        self.ratio = self.target_ratio;
-        self.alpha = self.target_alpha;
+        self.ratio = self.target.ratio;
+        self.alpha = self.target.alpha;
         self.wet = if self.shifting() { 1.0 } else { 0.0 };
     }
 
@@ -405,13 +403,13 @@ impl Psola {
             let mid = mid / nch.max(1) as f32;
             self.mid[self.now as usize & self.mask] = mid;
             self.tracker_updated = self.tracker.push(mid);
-            self.ratio += (self.target_ratio - self.ratio) * self.smoothing;
-            if (self.ratio - self.target_ratio).abs() < 1e-9 {
-                self.ratio = self.target_ratio;
+            self.ratio += (self.target.ratio - self.ratio) * self.smoothing;
+            if (self.ratio - self.target.ratio).abs() < 1e-9 {
+                self.ratio = self.target.ratio;
             }
-            self.alpha += (self.target_alpha - self.alpha) * self.smoothing;
-            if (self.alpha - self.target_alpha).abs() < 1e-9 {
-                self.alpha = self.target_alpha;
+            self.alpha += (self.target.alpha - self.alpha) * self.smoothing;
+            if (self.alpha - self.target.alpha).abs() < 1e-9 {
+                self.alpha = self.target.alpha;
             }
 
             if self.tracker_updated {

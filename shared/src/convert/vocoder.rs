@@ -146,10 +146,10 @@ pub struct PhaseVocoder {
     /// Which peak's region each bin was in, this frame and the previous one (`usize::MAX`: none).
     owner: Vec<usize>,
     prev_owner: Vec<usize>,
+    /// Pitch ratio and formant factor of the current frame, and what is asked.
     ratio: f64,
-    target_ratio: f64,
     alpha: f64,
-    target_alpha: f64,
+    target: super::Targets,
     wet: f32,
     wet_step: f32,
     /// Frames since the settings last asked for a shift, and whether every audible partial's
@@ -217,9 +217,8 @@ impl PhaseVocoder {
             owner: vec![usize::MAX; bins],
             prev_owner: vec![usize::MAX; bins],
             ratio: 1.0,
-            target_ratio: 1.0,
             alpha: 1.0,
-            target_alpha: 1.0,
+            target: super::Targets::default(),
             wet: 0.0,
             wet_step: 1.0 / (0.010 * sample_rate).max(1.0),
             idle_frames: 0,
@@ -241,22 +240,22 @@ impl PhaseVocoder {
 
     /// Pitch shift in semitones (clamped to ±36), from the next frame on.
     pub fn set_semitones(&mut self, semitones: f32) {
-        self.target_ratio = 2f64.powf(semitones.clamp(-36.0, 36.0) as f64 / 12.0);
+        self.target.set_semitones(semitones);
     }
 
     /// Formant shift in semitones (clamped to ±24), independent of the pitch.
     pub fn set_formant_semitones(&mut self, semitones: f32) {
-        self.target_alpha = 2f64.powf(semitones.clamp(-24.0, 24.0) as f64 / 12.0);
+        self.target.set_formant_semitones(semitones);
     }
 
     fn shifting(&self) -> bool {
-        self.target_ratio != 1.0 || self.target_alpha != 1.0
+        self.target.shifting()
     }
 
     /// Jumps to the targets at once (before the first block, after a reset).
     pub fn settle(&mut self) {
-        self.ratio = self.target_ratio;
-        self.alpha = self.target_alpha;
+        self.ratio = self.target.ratio;
+        self.alpha = self.target.alpha;
         self.wet = if self.shifting() { 1.0 } else { 0.0 };
         self.in_phase = !self.shifting();
         self.idle_frames = if self.shifting() { 0 } else { self.max_idle_frames };
@@ -365,8 +364,8 @@ impl PhaseVocoder {
     /// of the accumulator are then complete and move to `ready`.
     fn frame(&mut self, nch: usize) {
         let (n, m, bins, half) = (self.n, self.m, self.bins, self.n / 2);
-        self.ratio = self.target_ratio;
-        self.alpha = self.target_alpha;
+        self.ratio = self.target.ratio;
+        self.alpha = self.target.alpha;
         // Zero-phase analysis of each channel.
         let start = self.now.wrapping_sub(n);
         for c in 0..nch {
