@@ -2,12 +2,13 @@
 """F0 tracks by Praat's autocorrelation pitch tracker (praat-parselmouth), the independent
 tracker the Voice Converter is compared with Rubber Band under.
 
-    pip install --target <dir> praat-parselmouth==0.4.6 numpy   # Praat 6.1.38
+    pip install --target <dir> praat-parselmouth==0.4.6 numpy==2.4.6   # Praat 6.1.38
     PYTHONPATH=<dir> python3 tests/peers/f0_praat.py out.json a.wav b.wav ...
 
 Writes {"tracker": ..., "step_s": 0.01, "tracks": {"a.wav": [f0 or 0 per 10 ms frame, from
-t = 0], ...}}. Praat's defaults (To Pitch (ac), 75–600 Hz, no octave-jump tuning) are kept so
-anyone can reproduce the numbers in Praat itself; frame k describes time k × 10 ms.
+t = 0], ...}}. Praat's To Pitch (ac) defaults are kept (no octave-jump tuning) so anyone can
+reproduce the numbers in Praat itself, except the range, widened from 75–600 Hz to 50–800 Hz
+so voices shifted an octave down or up stay inside it; frame k describes time k × 10 ms.
 """
 import json
 import sys

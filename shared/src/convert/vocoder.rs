@@ -17,9 +17,10 @@
 //!   exactly `ratio × frequency` from its predecessor's (the peak of the previous frame whose
 //!   region held this one): partials keep their shape, glide without clicks, and the same
 //!   rotation on every channel keeps the stereo image.
-//! - **Envelope.** Each moved region is scaled by `E(f · ratio / alpha) / E(f)`, `E` the cepstral
-//!   envelope of the frame (cut-off at 0.6 of the tracked period): formants stay put while the
-//!   pitch moves (`alpha` = 1) or move by `alpha` on their own.
+//! - **Envelope.** Each moved region is scaled by `E(f · ratio / alpha) / E(f)`, `E` the frame's
+//!   envelope: for a voiced frame a line (in log magnitude) through the harmonic peaks, held
+//!   flat below the F0; for an unvoiced one the cepstrally smoothed spectrum. Formants stay put
+//!   while the pitch moves (`alpha` = 1) or move by `alpha` on their own.
 //! - **Everything** is shifted, voiced or not (a voicing decision that misses part of a vowel
 //!   would leave it at its old pitch); noise keeps its envelope. At an **onset** (the frame's
 //!   power up 9 dB in one hop) every region keeps the phase that holds it at the attack's
