@@ -76,6 +76,27 @@ fn resample(channels: [Vec<f32>; 2], from: u32, to: u32) -> Result<(Vec<f32>, Ve
     Ok((l, r))
 }
 
+/// Resamples mono audio from `from` Hz to `to` Hz (rubato's FFT resampler, whole buffer, the
+/// resampler's delay removed). Not for the audio thread.
+pub fn resample_mono(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
+    if from == to || x.is_empty() {
+        return Ok(x.to_vec());
+    }
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Both).map_err(|e| err(&e))?;
+    let input = [x.to_vec()];
+    let needed = resampler.process_all_needed_output_len(x.len());
+    let mut output = vec![vec![0.0f32; needed]];
+    let produced = {
+        let adapter_in = SequentialSliceOfVecs::new(&input[..], 1, x.len()).map_err(|e| err(&e))?;
+        let mut adapter_out = SequentialSliceOfVecs::new_mut(&mut output[..], 1, needed).map_err(|e| err(&e))?;
+        resampler.process_all_into_buffer(&adapter_in, &mut adapter_out, x.len(), None).map_err(|e| err(&e))?.1
+    };
+    let mut y = output.pop().expect("one channel");
+    y.truncate(produced);
+    Ok(y)
+}
+
 /// Overlapping notes play overlapping copies, up to this many.
 pub const MAX_PLAYS: usize = 8;
 /// Note-off fades the clip out over this time, like the end of a region with a short fade.

@@ -24,6 +24,10 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
         p.push(("humanise", "Humanise", "0 %"));
     }
     p.push(("out_gain", "Output Gain", "0.00 dB"));
+    if spec.package == CONVERTER.package {
+        p.push(("match", "Match", "100 %"));
+        p.push(("mix", "Mix", "100 %"));
+    }
     if spec.package == SINGER.package {
         p.push(("attack", "Attack", "10.0 ms"));
         p.push(("release", "Release", "150.0 ms"));

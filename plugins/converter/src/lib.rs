@@ -5,13 +5,18 @@ use nice_plug::context::gui::ParamSetter;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, widgets};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use voirs_kit::Status;
 use voirs_kit::editor::PluginEditor;
 use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
 use voirs_shared::convert::{self, ConverterEngine, correct};
 use voirs_shared::rt::trace::Trace;
+
+pub mod matching;
+use matching::{MatchState, ProfileField, Tap, Which};
 
 /// Pitch trace: one point every 10 ms, 4 s shown.
 const TRACE_STEP_S: f32 = 0.010;
@@ -133,12 +138,25 @@ pub struct ConverterParams {
     pub humanise: FloatParam,
     #[id = "out_gain"]
     pub out_gain: FloatParam,
+    /// How far toward the reference voice (its pitch and formant shift from the learned input),
+    /// 0–100 %. Acts once a reference is loaded and the input learned.
+    #[id = "match"]
+    pub match_amount: FloatParam,
+    /// Dry/wet: the converted voice against the latency-aligned input.
+    #[id = "mix"]
+    pub mix: FloatParam,
+    /// The reference voice's measured profile (never its path).
+    #[persist = "reference"]
+    pub reference: ProfileField,
+    /// The performer's learned profile.
+    #[persist = "input_voice"]
+    pub input_voice: ProfileField,
     #[persist = "schema"]
     schema: std::sync::Mutex<u32>,
 }
 
-impl Default for ConverterParams {
-    fn default() -> Self {
+impl ConverterParams {
+    fn new(matching: Arc<MatchState>) -> Self {
         Self {
             bypass: voirs_kit::bypass_param(),
             mode: EnumParam::new("Mode", ModeChoice::Live),
@@ -174,6 +192,17 @@ impl Default for ConverterParams {
                 .with_unit(" %")
                 .with_value_to_string(formatters::v2s_f32_rounded(0)),
             out_gain: voirs_kit::out_gain_param(),
+            match_amount: FloatParam::new("Match", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            mix: FloatParam::new("Mix", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_smoother(SmoothingStyle::Linear(20.0))
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
+            reference: ProfileField { state: matching.clone(), which: Which::Reference },
+            input_voice: ProfileField { state: matching, which: Which::Input },
             schema: std::sync::Mutex::new(STATE_SCHEMA),
         }
     }
@@ -186,6 +215,14 @@ struct Engine {
     /// Samples until the next pitch-trace point.
     trace_countdown: usize,
     trace_step: usize,
+    /// Feeds the learner and the similarity meter.
+    tap: Tap,
+}
+
+/// Work the editor hands to the host's background thread.
+pub enum Task {
+    /// Measure a reference recording.
+    LoadReference(PathBuf),
 }
 
 pub struct VoiceConverter {
@@ -193,17 +230,20 @@ pub struct VoiceConverter {
     status: Arc<Status>,
     /// Input and output pitch (Hz, NaN when unvoiced) for the editor's traces and tuner.
     trace: Arc<Trace<2>>,
+    matching: Arc<MatchState>,
     editor_state: Arc<EguiEditorState>,
     engine: Option<Engine>,
 }
 
 impl Default for VoiceConverter {
     fn default() -> Self {
+        let matching = Arc::new(MatchState::default());
         Self {
-            params: Arc::new(ConverterParams::default()),
+            params: Arc::new(ConverterParams::new(matching.clone())),
+            matching,
             status: Arc::new(Status::default()),
             trace: Arc::new(Trace::new(TRACE_POINTS)),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 650.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 840.0), 1.0),
             engine: None,
         }
     }
@@ -212,6 +252,9 @@ impl Default for VoiceConverter {
 pub struct Panel {
     params: Arc<ConverterParams>,
     trace: Arc<Trace<2>>,
+    matching: Arc<MatchState>,
+    executor: AsyncExecutor<VoiceConverter>,
+    chooser: voirs_kit::files::FileChooser,
 }
 
 const NOTE_NAMES: [&str; 12] = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"];
@@ -269,6 +312,104 @@ impl Panel {
     }
 }
 
+impl Panel {
+    /// The reference panel: load a target voice, learn the performer's, how far to match, the
+    /// measured profiles and the similarity meter.
+    fn reference_view(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let m = &self.matching;
+        let reference = m.reference();
+        let input = m.input();
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong("Reference voice");
+            if ui.button("Load…").clicked() {
+                self.chooser.open();
+            }
+            if reference.is_some() && ui.small_button("Clear").clicked() {
+                m.set_reference(None);
+                if let Ok(mut msg) = m.message.lock() {
+                    msg.clear();
+                }
+            }
+            let msg = m.message.lock().map(|g| g.clone()).unwrap_or_default();
+            match (&reference, msg.is_empty()) {
+                (_, false) => ui.label(msg),
+                (Some(r), true) => ui.label(format!("{} · {:.1} s of voice", r.name, r.voice_s())),
+                (None, true) => ui.weak("a WAV of the voice to sound like"),
+            };
+        });
+        if let Some(path) = self.chooser.show(ui) {
+            if let Ok(mut msg) = m.message.lock() {
+                *msg = format!("measuring {}…", path.display());
+            }
+            self.executor.execute_background(Task::LoadReference(path));
+        }
+        ui.horizontal(|ui| {
+            let learning = m.learning.load(Ordering::Acquire);
+            if learning {
+                if ui.button("Stop").clicked() {
+                    m.learning.store(false, Ordering::Release);
+                }
+                ui.label(format!("listening to your voice… {:.1} / {:.0} s", m.learn_voice_s.load(Ordering::Relaxed), voirs_shared::convert::matching::LEARN_VOICE_S));
+            } else {
+                if ui.button("Learn my voice").clicked() {
+                    m.learn_voice_s.store(0.0, Ordering::Relaxed);
+                    m.learning.store(true, Ordering::Release);
+                }
+                match &input {
+                    Some(p) => ui.label(format!("learned: {:.0} Hz ({:.0}–{:.0}) · {:.1} s of voice", p.f0_median, p.f0_p10, p.f0_p90, p.voice_s())),
+                    None => ui.weak("sing or speak for 8 s so the match knows your voice"),
+                };
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Match");
+            ui.add(widgets::ParamSlider::for_param(&self.params.match_amount, setter));
+            if m.active.load(Ordering::Acquire) {
+                ui.label(format!("pitch {:+.1} st, formant {:+.1} st", m.pitch.load(Ordering::Relaxed), m.formant.load(Ordering::Relaxed)));
+            } else {
+                ui.weak("needs a reference and your voice");
+            }
+        });
+        let (si, so) = (m.similarity_in.load(Ordering::Relaxed), m.similarity_out.load(Ordering::Relaxed));
+        if si.is_finite() && so.is_finite() {
+            ui.label(format!("similarity to the reference (Resemblyzer): input {si:.2} → output {so:.2}"));
+        } else if m.meter_on.load(Ordering::Acquire) {
+            ui.weak("similarity: waiting for 1.6 s of voice");
+        }
+        self.profile_view(ui, reference.as_ref(), input.as_ref());
+    }
+
+    /// The two measured envelopes (dB over 150 Hz – 5 kHz, log frequency): the reference in the
+    /// accent colour, the learned input in grey, with the pitch ranges as bars underneath.
+    fn profile_view(&self, ui: &mut egui::Ui, reference: Option<&matching::SavedProfile>, input: Option<&matching::SavedProfile>) {
+        if reference.is_none() && input.is_none() {
+            return;
+        }
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 70.0), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, egui::Color32::from_gray(22));
+        let plot = rect.shrink2(egui::vec2(4.0, 4.0)).with_max_y(rect.bottom() - 14.0);
+        let all = reference.into_iter().chain(input).flat_map(|p| p.envelope_db.iter().copied());
+        let (lo, hi) = all.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let span = (hi - lo).max(6.0);
+        for (p, colour) in [(input, egui::Color32::from_gray(150)), (reference, voirs_kit::ui::ACCENT)] {
+            let Some(p) = p else { continue };
+            let n = p.envelope_db.len().max(2);
+            let pts: Vec<egui::Pos2> = p.envelope_db.iter().enumerate().map(|(i, v)| egui::pos2(plot.left() + plot.width() * i as f32 / (n - 1) as f32, plot.bottom() - (v - lo) / span * plot.height())).collect();
+            painter.add(egui::Shape::line(pts, egui::Stroke::new(1.5, colour)));
+        }
+        // Pitch ranges (10th–90th percentile) on a 50 Hz – 1 kHz log axis.
+        let x = |hz: f32| rect.left() + rect.width() * ((hz / 50.0).ln() / 20f32.ln()).clamp(0.0, 1.0);
+        for (k, (p, colour)) in [(input, egui::Color32::from_gray(150)), (reference, voirs_kit::ui::ACCENT)].into_iter().enumerate() {
+            let Some(p) = p else { continue };
+            let y = rect.bottom() - 9.0 + 5.0 * k as f32;
+            painter.line_segment([egui::pos2(x(p.f0_p10), y), egui::pos2(x(p.f0_p90), y)], egui::Stroke::new(3.0, colour));
+            painter.circle_filled(egui::pos2(x(p.f0_median), y), 2.5, egui::Color32::WHITE);
+        }
+    }
+}
+
 impl voirs_kit::editor::Panel for Panel {
     const TITLE: &'static str = "Voice Converter";
     const TAGLINE: &'static str = "pitch · formant · timbre";
@@ -319,17 +460,26 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Humanise");
             ui.add(widgets::ParamSlider::for_param(&self.params.humanise, setter));
             ui.end_row();
+            ui.label("Mix");
+            ui.add(widgets::ParamSlider::for_param(&self.params.mix, setter));
+            ui.end_row();
         });
         self.pitch_view(ui);
+        self.reference_view(ui, setter);
         ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
         ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
     }
 }
 
 impl VoiceConverter {
-    /// Everything the engine takes from the parameters each block.
-    fn apply(params: &ConverterParams, converter: &mut ConverterEngine) {
-        let (pitch, formant) = convert::character_shift(params.gender.value() / 100.0, params.age.value() / 100.0);
+    /// Everything the engine takes from the parameters (and the reference match) each block.
+    fn apply(params: &ConverterParams, matching: &MatchState, converter: &mut ConverterEngine) {
+        let (mut pitch, mut formant) = convert::character_shift(params.gender.value() / 100.0, params.age.value() / 100.0);
+        if matching.active.load(Ordering::Acquire) {
+            let amount = params.match_amount.value() / 100.0;
+            pitch += amount * matching.pitch.load(Ordering::Relaxed);
+            formant += amount * matching.formant.load(Ordering::Relaxed);
+        }
         converter.set_pitch(params.pitch.value() as f32 + pitch, params.cents.value());
         converter.set_formant(params.formant.value() + formant);
         converter.set_voice(params.voice.value().engine());
@@ -358,14 +508,23 @@ impl Plugin for VoiceConverter {
 
     type Editor = EguiEditor<PluginEditor<Panel>>;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    type BackgroundTask = Task;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
-    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), Panel { params: self.params.clone(), trace: self.trace.clone() })
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let matching = self.matching.clone();
+        Box::new(move |task| match task {
+            Task::LoadReference(path) => matching.load_reference(&path),
+        })
+    }
+
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let chooser = voirs_kit::files::FileChooser::new("Choose a recording of the target voice (WAV)", &["wav"]);
+        let panel = Panel { params: self.params.clone(), trace: self.trace.clone(), matching: self.matching.clone(), executor: async_executor, chooser };
+        voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), panel)
     }
 
     fn filter_state(state: &mut PluginState) {
@@ -375,19 +534,20 @@ impl Plugin for VoiceConverter {
     fn activate(&mut self, layout: &AudioIOLayout, config: &BufferConfig, context: &mut impl ActivateContext<Self>) -> bool {
         let channels = layout.main_output_channels.map_or(0, |c| c.get()) as usize;
         let mut converter = ConverterEngine::new(channels, config.sample_rate, self.params.mode.value().engine());
-        Self::apply(&self.params, &mut converter);
+        Self::apply(&self.params, &self.matching, &mut converter);
         converter.settle();
         let latency = converter.latency_samples();
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
         let trace_step = ((TRACE_STEP_S * config.sample_rate) as usize).max(1);
-        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate, trace_countdown: trace_step, trace_step });
+        let tap = Tap::new(self.matching.clone(), config.sample_rate, config.max_buffer_size as usize);
+        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate, trace_countdown: trace_step, trace_step, tap });
         context.set_latency_samples(latency as u32);
         true
     }
 
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
-            Self::apply(&self.params, &mut e.converter);
+            Self::apply(&self.params, &self.matching, &mut e.converter);
             e.converter.reset();
             e.io.reset(self.params.bypass.value());
         }
@@ -406,8 +566,15 @@ impl Plugin for VoiceConverter {
             context.set_latency_samples(convert::latency_for(e.sample_rate, wanted) as u32);
         }
         let converter = &mut e.converter;
-        Self::apply(&self.params, converter);
-        e.io.process(buffer, &self.params.out_gain, self.params.bypass.value(), &self.status, |io| converter.process(io));
+        let tap = &mut e.tap;
+        Self::apply(&self.params, &self.matching, converter);
+        e.io.process_mixed(buffer, &self.params.out_gain, Some(&self.params.mix), self.params.bypass.value(), &self.status, |io| {
+            let tapped = tap.input(io);
+            converter.process(io);
+            if tapped {
+                tap.output(io);
+            }
+        });
         // A point for the editor's pitch traces every 10 ms: the tracked input and what the
         // shift makes of it.
         let frames = buffer.samples();

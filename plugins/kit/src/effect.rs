@@ -11,6 +11,7 @@ use voirs_shared::rt::meter::block_peak;
 pub struct EffectIo {
     dry_wet: DryWet,
     gain: Vec<f32>,
+    wet: Vec<f32>,
     in_channels: usize,
     sample_rate: f32,
 }
@@ -26,6 +27,7 @@ impl EffectIo {
         Self {
             dry_wet: DryWet::new(in_channels, out_channels, max_block, latency_samples, config.sample_rate, bypassed),
             gain: vec![1.0; max_block],
+            wet: vec![1.0; max_block],
             in_channels,
             sample_rate: config.sample_rate,
         }
@@ -37,6 +39,13 @@ impl EffectIo {
 
     /// Runs one block: `wet` transforms the sanitised input in place into the wet output.
     pub fn process(&mut self, buffer: &mut Buffer, out_gain: &FloatParam, bypassed: bool, status: &Status, wet: impl FnOnce(&mut [&mut [f32]])) {
+        self.process_mixed(buffer, out_gain, None, bypassed, status, wet)
+    }
+
+    /// As `process`, with a dry/wet `mix` (0–1, smoothed): the output is the wet signal times
+    /// `mix` plus the latency-aligned dry signal times `1 − mix`, then the output gain. At 1
+    /// it is exactly `process`.
+    pub fn process_mixed(&mut self, buffer: &mut Buffer, out_gain: &FloatParam, mix: Option<&FloatParam>, bypassed: bool, status: &Status, wet: impl FnOnce(&mut [&mut [f32]])) {
         let n = buffer.samples();
         let io = buffer.as_slice();
         let replaced = self.dry_wet.capture(io);
@@ -47,7 +56,13 @@ impl EffectIo {
         status.input.update(io.iter().take(self.in_channels).map(|c| block_peak(c)).fold(0.0, f32::max), block_s);
         wet(io);
         out_gain.smoothed.next_block(&mut self.gain[..n], n);
-        self.dry_wet.mix(io, &self.gain[..n], bypassed);
+        match mix {
+            Some(m) => {
+                m.smoothed.next_block(&mut self.wet[..n], n);
+                self.dry_wet.mix_blend(io, &self.gain[..n], &self.wet[..n], bypassed);
+            }
+            None => self.dry_wet.mix(io, &self.gain[..n], bypassed),
+        }
         status.output.update(io.iter().map(|c| block_peak(c)).fold(0.0, f32::max), block_s);
     }
 

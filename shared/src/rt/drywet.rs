@@ -68,6 +68,21 @@ impl DryWet {
         }
     }
 
+    /// As `mix`, blending the delayed dry signal into the wet one first: `wet[i]` (0–1) of
+    /// wet, `1 − wet[i]` of dry, then `gain`. With `wet` at 1 it equals `mix` bit for bit.
+    pub fn mix_blend(&mut self, io: &mut [&mut [f32]], gain: &[f32], wet: &[f32], bypassed: bool) {
+        self.bypass.set_bypassed(bypassed);
+        let n = io.first().map_or(0, |c| c.len());
+        for i in 0..n {
+            let g = self.bypass.next_wet_gain();
+            let w = wet[i].clamp(0.0, 1.0);
+            for (ch, dry) in io.iter_mut().zip(&self.dry) {
+                let blended = if w >= 1.0 { ch[i] } else { ch[i] * w + dry[i] * (1.0 - w) };
+                ch[i] = Bypass::mix(g, blended * gain[i], dry[i]);
+            }
+        }
+    }
+
     pub fn reset(&mut self, bypassed: bool) {
         self.delay.reset();
         self.bypass.reset(bypassed);
@@ -99,5 +114,31 @@ mod tests {
         let mut r = [f32::INFINITY; 8];
         assert_eq!(dw.capture(&mut [&mut l, &mut r]), 9);
         assert!(l.iter().chain(&r).all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn mix_blend_weighs_wet_against_the_delayed_dry_and_is_exact_at_full_wet() {
+        let input: Vec<f32> = (0..64).map(|i| (i as f32 * 0.3).sin()).collect();
+        let run = |wet: Option<f32>, path: f32| {
+            let mut dw = DryWet::new(1, 1, 64, 5, 48_000.0, false);
+            let mut x = input.clone();
+            dw.capture(&mut [&mut x]);
+            x.fill(path);
+            match wet {
+                Some(w) => dw.mix_blend(&mut [&mut x], &[2.0; 64], &[w; 64], false),
+                None => dw.mix(&mut [&mut x], &[2.0; 64], false),
+            }
+            x
+        };
+        assert_eq!(run(Some(1.0), 0.25), run(None, 0.25), "full wet is `mix`");
+        // Half wet with the wet path at 0.25 is `mix` of (0.25 + dry) / 2.
+        let half = run(Some(0.5), 0.25);
+        let full = run(None, 0.25);
+        let dry_only = run(Some(0.0), 0.0);
+        for i in 0..64 {
+            let want = 0.5 * full[i] + 0.5 * dry_only[i];
+            assert!((half[i] - want).abs() < 1e-6, "sample {i}: {} vs {want}", half[i]);
+        }
+        assert!(dry_only[10] != 0.0);
     }
 }
