@@ -211,3 +211,96 @@ pub fn compare(args: &[String]) -> Result<(), String> {
     print_table(&format!("Read speech: five LibriVox clips (16 kHz), {tracker}, output against input"), &errors);
     Ok(())
 }
+
+/// One tracker's agreement with Praat over the frames Praat calls voiced.
+fn tracker_row(label: &str, praat_voiced: usize, errors: &[f64]) {
+    let mut e = errors.to_vec();
+    let share = |limit: f64| 100.0 * e.iter().filter(|v| **v > limit).count() as f64 / e.len().max(1) as f64;
+    let (over50, octave) = (share(50.0), share(600.0));
+    let med = if e.is_empty() { f64::NAN } else { median(std::mem::take(&mut e)) };
+    println!("| {label} | {:.0} % | {med:.1} | {over50:.1} % | {octave:.2} % |", 100.0 * errors.len() as f64 / praat_voiced.max(1) as f64);
+}
+
+/// `cargo xtask compare-trackers [--full]`: the converter's YIN tracker and CREPE (tiny; full
+/// with `--full`) against Praat on the five LibriVox clips, 10 ms frames: how many of Praat's
+/// voiced frames each calls voiced (CREPE: periodicity above a threshold), the median |cents|
+/// there, and the shares off by more than 50 cents and by more than 600 (octave errors).
+pub fn compare_trackers(args: &[String]) -> Result<(), String> {
+    use voirs_shared::neural::crepe::{Capacity as Model, Crepe, Decoder};
+    let a = Args::parse(args, &[], &["full"])?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let py = parselmouth(&root)?;
+    let dir = root.join("target/compare");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let models = voirs_shared::assets::models_dir();
+    let clips: Vec<PathBuf> = CLIPS.iter().map(|c| models.join(format!("librivox-{c}.wav"))).collect();
+    if let Some(missing) = clips.iter().find(|p| !p.exists()) {
+        return Err(format!("{} is missing: run `cargo xtask models`", missing.display()));
+    }
+    let json = dir.join("praat_inputs.json");
+    run(Command::new("python3").arg(root.join("tests/peers/f0_praat.py")).arg(&json).args(&clips).env("PYTHONPATH", &py))?;
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let mut nets = vec![Model::Tiny];
+    if a.has("full") {
+        nets.push(Model::Full);
+    }
+    let crepes: Vec<(Model, Crepe)> = nets.into_iter().map(|m| Crepe::load(&models.join(m.file())).map(|c| (m, c)).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    const THRESHOLDS: [f32; 3] = [0.3, 0.6, 0.8];
+    let mut praat_voiced = 0;
+    let mut yin = Vec::new();
+    let mut crepe = vec![vec![Vec::new(); THRESHOLDS.len()]; crepes.len()];
+    let mut crepe_s = vec![0.0f64; crepes.len()];
+    let mut audio_s = 0.0;
+    for clip in &clips {
+        let praat: Vec<f64> = doc["tracks"][clip.display().to_string()].as_array().ok_or("no Praat track")?.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect();
+        let x = wav::read(clip).map_err(|e| e.to_string())?;
+        let sr = x.sample_rate as f64;
+        let x = &x.channels[0];
+        audio_s += x.len() as f64 / sr;
+        // YIN estimates describe the sample time they carry; take the nearest to each frame.
+        let est = PitchTracker::analyse(sr as f32, x, 60.0, 1000.0);
+        let hop = (0.01 * sr).round() as usize;
+        let mut per_crepe = Vec::new();
+        for (k, (_, c)) in crepes.iter().enumerate() {
+            let t = std::time::Instant::now();
+            per_crepe.push(c.analyse(x, hop, 50.0, 1000.0, Decoder::WeightedArgmax, 64).map_err(|e| e.to_string())?);
+            crepe_s[k] += t.elapsed().as_secs_f64();
+        }
+        for (k, f) in praat.iter().enumerate() {
+            if *f <= 0.0 {
+                continue;
+            }
+            praat_voiced += 1;
+            let at = k as f64 * 0.01 * sr;
+            let i = est.partition_point(|(t, _)| *t < at);
+            let near = [i.checked_sub(1), Some(i)].into_iter().flatten().filter_map(|j| est.get(j)).min_by(|a, b| (a.0 - at).abs().total_cmp(&(b.0 - at).abs()));
+            if let Some((t, e)) = near {
+                if e.voiced && (t - at).abs() <= 0.006 * sr {
+                    yin.push((1200.0 * (e.f0 as f64 / f).log2()).abs());
+                }
+            }
+            for (c, frames) in per_crepe.iter().enumerate() {
+                if let Some(p) = frames.get(k) {
+                    for (t, th) in THRESHOLDS.iter().enumerate() {
+                        if p.periodicity > *th {
+                            crepe[c][t].push((1200.0 * (p.f0 as f64 / f).log2()).abs());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!("\nPitch trackers against {} on five LibriVox clips ({audio_s:.1} s of read speech, 16 kHz), {praat_voiced} frames Praat calls voiced\n", doc["tracker"].as_str().unwrap_or("Praat"));
+    println!("| tracker | Praat's voiced frames it calls voiced | median error (cents) | > 50 cents | > 600 cents (octave) |");
+    println!("|---|---|---|---|---|");
+    tracker_row("YIN (the converter's tracker)", praat_voiced, &yin);
+    for (c, (m, _)) in crepes.iter().enumerate() {
+        for (t, th) in THRESHOLDS.iter().enumerate() {
+            tracker_row(&format!("CREPE {m:?}, periodicity > {th}"), praat_voiced, &crepe[c][t]);
+        }
+    }
+    for (c, (m, _)) in crepes.iter().enumerate() {
+        println!("CREPE {m:?}: {:.2} s for {audio_s:.1} s of audio at 100 frames/s (RTF {:.3}, one process, batches of 64)", crepe_s[c], crepe_s[c] / audio_s);
+    }
+    Ok(())
+}

@@ -57,6 +57,8 @@ Playing (offline, through the CLAP host)
                                                 Rubber Band R3 on synthetic voices and LibriVox
                                                 speech (needs rubberband-cli; installs
                                                 praat-parselmouth into target/peer-python)
+  compare-trackers [--full]                     YIN and CREPE tiny (and full) against Praat on
+                                                the LibriVox clips: coverage, cents, octave errors
 
 <plugin> is a .clap path, a package (voirs-singer), a short name (singer) or a CLAP id; short
 names load from target/bundled (or $VOIRS_BUNDLE_DIR).";
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         "save-state" => render::save_state(rest),
         "bench" => bench::bench(rest),
         "compare-rubberband" => compare::compare(rest),
+        "compare-trackers" => compare::compare_trackers(rest),
         "test" => suite::test(rest),
         "models" => models::models(rest),
         "phonemize" => phonemize::phonemize(rest),
