@@ -270,3 +270,52 @@ fn kokoro_overrides_speed_and_pitch_scale_act_on_the_prosody() {
     assert!(l.model.synthesize(&ids, &a, &Options { durations: Some(vec![1; 3]), ..Options::default() }).is_err());
     assert!(l.model.synthesize(&ids, &a, &Options { f0: Some(vec![100.0; 3]), energy: Some(vec![0.0; 3]), ..Options::default() }).is_err());
 }
+
+/// Text streamed sentence by sentence (`kokoro::stream::speak_text`): three sentences come as
+/// three pieces in order, each bit-identical to synthesising that sentence's phonemes on its
+/// own, each starting where the previous one ended; every word of the text is timed once, in
+/// order, inside its piece; and a caller that stops after the first piece gets only that one
+/// rendered (the rest is not synthesised ahead of it).
+#[test]
+fn kokoro_streams_text_sentence_by_sentence_with_word_timings() {
+    use voirs_shared::neural::kokoro::{SAMPLE_RATE, Vocab, stream};
+    use voirs_shared::phonetics::FrontEnd;
+    let (Some(l), Some(vocab)) = (loaded(), model_file("kokoro-vocab.json")) else { return };
+    let vocab = Vocab::load(&vocab).unwrap();
+    let front = FrontEnd::new();
+    let text = "Hello there. The take starts at 9:30, so warm up first! Is the microphone on?";
+    let style = |n: usize| l.voices.style("af_heart", n);
+    let mut pieces = Vec::new();
+    let n = stream::speak_text(&l.model, &vocab, &front, text, style, &Options::default(), |s| {
+        pieces.push(s);
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(pieces.len(), 3);
+    let words = front.analyze(text).words.len();
+    let mut next_word = 0;
+    let mut at = 0.0;
+    for p in &pieces {
+        let secs = p.speech.audio.len() as f64 / SAMPLE_RATE as f64;
+        assert!((p.start_s - at).abs() < 1e-9, "piece {} starts at {:.3} s, the previous ended at {at:.3} s", p.index, p.start_s);
+        let ids = vocab.encode(&p.phonemes).unwrap();
+        let alone = l.model.synthesize(&ids, &style(ids.len()).unwrap(), &Options::default()).unwrap();
+        assert!(alone.audio == p.speech.audio, "piece {} differs from its sentence synthesised alone", p.index);
+        for w in &p.words {
+            assert_eq!(w.word, next_word, "words in order, each once");
+            next_word += 1;
+            assert!(w.start_s < w.end_s && w.start_s >= p.start_s && w.end_s <= p.start_s + secs + 1e-9, "{} at {:.3}–{:.3} s outside its piece {:.3}–{:.3} s", w.text, w.start_s, w.end_s, p.start_s, p.start_s + secs);
+        }
+        eprintln!("piece {}: {:.2}–{:.2} s, {} words ({})", p.index, p.start_s, p.start_s + secs, p.words.len(), p.words.iter().map(|w| format!("{} {:.2}", w.text, w.start_s)).collect::<Vec<_>>().join(", "));
+        at += secs;
+    }
+    assert_eq!(next_word, words, "every word timed");
+    let mut seen = 0;
+    let n = stream::speak_text(&l.model, &vocab, &front, text, style, &Options::default(), |_| {
+        seen += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!((n, seen), (1, 1), "stopping after the first piece renders only the first");
+}

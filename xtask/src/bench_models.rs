@@ -202,6 +202,7 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
     };
     // engine → per pass: (load s, peak KiB, model KiB, per case (render s, audio s))
     let mut results: [Vec<(f64, f64, f64, Vec<(f64, f64)>)>; 2] = [Vec::new(), Vec::new()];
+    let mut stream_runs: Vec<String> = Vec::new();
     for _ in 0..KOKORO_PASSES {
         for (engine, slot) in results.iter_mut().enumerate() {
             let kv = if engine == 0 {
@@ -211,6 +212,9 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
                 cmd.args(["-c", KOKORO_ORT]).arg(&dir).arg(&fixture).arg("1").args(&keys);
                 run(&mut cmd).map_err(|e| format!("onnxruntime (python3 with onnxruntime 1.32.0 and numpy): {e}"))?
             };
+            if let Some(v) = kv.get("stream") {
+                stream_runs.push(v.clone());
+            }
             let num = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
             let per_case = keys
                 .iter()
@@ -256,6 +260,13 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
         results[0].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min),
         results[1].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min)
     );
+    let stream: Vec<Vec<f64>> = stream_runs.iter().map(|v| v.split(',').map(|x| x.parse().unwrap_or(f64::NAN)).collect()).collect();
+    if let Some(best) = stream.iter().filter(|v| v.len() == 5).min_by(|a, b| a[0].total_cmp(&b[0])) {
+        println!(
+            "streaming text (front end + candle, one thread): first sentence's audio ({:.2} s of it) after {:.2} s; the whole paragraph ({:.0} pieces, {:.1} s of audio) after {:.2} s",
+            best[1], best[0], best[4], best[3], best[2]
+        );
+    }
     println!("render s: best of the passes; peak MiB: the process's high-water mark (the Python one includes the interpreter)");
     Ok(())
 }
@@ -276,8 +287,35 @@ fn bench_kokoro_child(dir: &std::path::Path, baseline: u64) -> Result<(), String
         let speech = model.synthesize(&tokens[1..tokens.len() - 1], &style, &kokoro::Options::default()).map_err(err)?;
         out.push(format!("{key}={},{}", t.elapsed().as_secs_f64(), speech.audio.len() as f64 / kokoro::SAMPLE_RATE as f64));
     }
+    // Text in, streamed sentence by sentence: time to the first sentence's audio (front end
+    // included), and to the whole paragraph.
+    let vocab = kokoro::Vocab::load(&dir.join(kokoro::VOCAB_FILE)).map_err(err)?;
+    let front = match voirs_shared::phonetics::g2p::G2pEn::load(&dir.join(voirs_shared::phonetics::g2p::FILE)) {
+        Ok(m) => voirs_shared::phonetics::FrontEnd::with_g2p(std::sync::Arc::new(m)),
+        Err(_) => voirs_shared::phonetics::FrontEnd::new(),
+    };
+    front.analyze("Warm up.");
+    let t = Instant::now();
+    let (mut first, mut first_audio, mut audio, mut pieces) = (f64::NAN, 0.0, 0.0, 0);
+    kokoro::stream::speak_text(&model, &vocab, &front, STREAM_TEXT, |n| voices.style("af_heart", n), &kokoro::Options::default(), |s| {
+        let a = s.speech.audio.len() as f64 / kokoro::SAMPLE_RATE as f64;
+        if pieces == 0 {
+            first = t.elapsed().as_secs_f64();
+            first_audio = a;
+        }
+        pieces += 1;
+        audio += a;
+        true
+    })
+    .map_err(err)?;
+    out.push(format!("stream={first},{first_audio},{},{audio},{pieces}", t.elapsed().as_secs_f64()));
     let peak = proc_status_kib("VmHWM:").unwrap_or(0);
     out.push(format!("peak_kib={peak} baseline_kib={baseline}"));
     println!("{}", out.join(" "));
     Ok(())
 }
+
+/// The paragraph the streaming figure reads: a short first sentence, then longer ones.
+const STREAM_TEXT: &str = "Good morning. The session starts at 9:30, so please load the plugins before then. \
+Dr. Smith will bring the new microphones, and we will record the first three takes of the chorus. \
+If anything sounds wrong, stop the take and tell the engineer.";

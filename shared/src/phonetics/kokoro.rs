@@ -168,19 +168,7 @@ pub fn map(u: &Utterance) -> KokoroPhonemes {
 /// than the limit stays whole. Links keep the utterance's word indices.
 pub fn chunks(u: &Utterance, max_symbols: usize) -> Vec<KokoroPhonemes> {
     let len = |r: std::ops::Range<usize>| map_phrases(u, r).symbols.len();
-    // Units: sentences, or the phrases of a sentence too long on its own.
-    let mut units = Vec::new();
-    let mut start = 0;
-    for (i, ph) in u.phrases.iter().enumerate() {
-        if ph.ends_sentence || i + 1 == u.phrases.len() {
-            if len(start..i + 1) <= max_symbols {
-                units.push(start..i + 1);
-            } else {
-                units.extend((start..=i).map(|p| p..p + 1));
-            }
-            start = i + 1;
-        }
-    }
+    let units = sentence_units(u, max_symbols);
     let mut out = Vec::new();
     let mut cur: Option<std::ops::Range<usize>> = None;
     for unit in units {
@@ -197,6 +185,31 @@ pub fn chunks(u: &Utterance, max_symbols: usize) -> Vec<KokoroPhonemes> {
         out.push(map_phrases(u, c));
     }
     out
+}
+
+/// Phrase ranges of the sentences, or of the phrases of a sentence too long on its own.
+fn sentence_units(u: &Utterance, max_symbols: usize) -> Vec<std::ops::Range<usize>> {
+    let len = |r: std::ops::Range<usize>| map_phrases(u, r).symbols.len();
+    let mut units = Vec::new();
+    let mut start = 0;
+    for (i, ph) in u.phrases.iter().enumerate() {
+        if ph.ends_sentence || i + 1 == u.phrases.len() {
+            if len(start..i + 1) <= max_symbols {
+                units.push(start..i + 1);
+            } else {
+                units.extend((start..=i).map(|p| p..p + 1));
+            }
+            start = i + 1;
+        }
+    }
+    units
+}
+
+/// The utterance one sentence at a time (a sentence over `max_symbols` symbols in its
+/// phrases), for synthesis that streams: the first sentence can be heard before the rest is
+/// rendered. Links keep the utterance's word indices.
+pub fn sentences(u: &Utterance, max_symbols: usize) -> Vec<KokoroPhonemes> {
+    sentence_units(u, max_symbols).into_iter().map(|r| map_phrases(u, r)).collect()
 }
 
 /// Maps the phrases `range` of an utterance.

@@ -23,6 +23,7 @@
 mod decoder;
 mod layers;
 mod weights;
+pub mod stream;
 
 use super::{ModelError, load_tensors};
 use candle_core::{D, Device, IndexOp, Tensor};
