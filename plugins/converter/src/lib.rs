@@ -243,7 +243,7 @@ impl Default for VoiceConverter {
             matching,
             status: Arc::new(Status::default()),
             trace: Arc::new(Trace::new(TRACE_POINTS)),
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 840.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 780.0), 1.0),
             engine: None,
         }
     }
@@ -377,6 +377,10 @@ impl Panel {
         } else if m.meter_on.load(Ordering::Acquire) {
             ui.weak("similarity: waiting for 1.6 s of voice");
         }
+        let dropped = m.dropped_chunks.load(Ordering::Relaxed);
+        if dropped > 0 {
+            ui.colored_label(voirs_kit::ui::WARN, format!("{dropped} chunks of 100 ms skipped by learning/metering: the inference pool was busy"));
+        }
         self.profile_view(ui, reference.as_ref(), input.as_ref());
     }
 
@@ -465,9 +469,9 @@ impl voirs_kit::editor::Panel for Panel {
             ui.end_row();
         });
         self.pitch_view(ui);
-        self.reference_view(ui, setter);
         ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
         ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
+        self.reference_view(ui, setter);
     }
 }
 
