@@ -15,7 +15,10 @@
 //!   once the input it needs is there (never ahead) and never moved afterwards. The first
 //!   voiced mark after unvoiced sound goes on the loudest eighth-period stretch within half a
 //!   period of where the tracker's spacing puts it, so the chain, and every grain's window,
-//!   is centred on the glottal pulses. Unvoiced marks are 5 ms apart.
+//!   is centred on the glottal pulses. Unvoiced marks are 5 ms apart. With the pitch unchanged
+//!   (a formant shift alone) marks are laid one tracker period apart instead: grains then
+//!   follow their marks one latency later and keep the input's periods wherever the marks sit,
+//!   and their windows keep a full period before the centre.
 //! - **Synthesis marks** follow one output period apart: the marks' measured period (interpolated
 //!   between the middles of consecutive mark intervals; the tracker's extrapolation past the
 //!   newest) at the input time the output period stands for (its middle, `D` earlier) / ratio.
@@ -457,7 +460,14 @@ impl Psola {
                 continue;
             }
             let (p2, _) = self.period_at(pos + 0.5 * p);
-            let pos = if last.voiced {
+            // With the pitch unchanged (a formant shift alone) grains follow their marks one
+            // latency later, so the output keeps the input's periods wherever the marks sit;
+            // locking them would only cost the window before each grain's centre (see the lead
+            // in `schedule_grains`), which blurs the moved envelope. They are laid one tracker
+            // period apart there.
+            let pos = if self.ratio == 1.0 {
+                pos
+            } else if last.voiced {
                 match self.lock(last.pos, pos, p2) {
                     Some(at) => at,
                     None => break,
@@ -541,7 +551,8 @@ impl Psola {
         let e = self.tracker.latest();
         let lead = if e.voiced {
             let p = e.period as f64;
-            (p + 2.0).min(self.max_period).min((self.latency as f64 - LOCK_AHEAD * p).max(0.1 * p))
+            let full = (p + 2.0).min(self.max_period);
+            if self.ratio == 1.0 { full } else { full.min((self.latency as f64 - LOCK_AHEAD * p).max(0.1 * p)) }
         } else {
             self.unvoiced_spacing + 2.0
         };
