@@ -4,6 +4,7 @@
 //! behind the same interface.
 
 pub mod correct;
+pub mod denoise;
 pub mod psola;
 pub mod reference;
 #[cfg(test)]
