@@ -5,6 +5,7 @@
 
 pub mod correct;
 pub mod denoise;
+pub mod gate;
 pub mod psola;
 pub mod reference;
 #[cfg(test)]
