@@ -83,6 +83,32 @@ fn effect_paths_do_not_allocate() {
     }
 }
 
+/// Denoise and the VAD gate on the audio thread: resampling, the hand-off to the pool and the
+/// gate never allocate, at 44.1 kHz (both resamplers) and 48 kHz, in every block size; with
+/// silero when the build has it and the model is installed.
+#[test]
+fn denoise_and_gate_do_not_allocate() {
+    use voirs_shared::convert::{denoise::Denoise, gate::{self, Gate}};
+    for sr in [44_100.0f32, 48_000.0] {
+        let mut dn = Denoise::new(2, sr, false);
+        dn.set_amount(0.7);
+        let mut g = Gate::new(2, sr, false, gate::load_silero().ok());
+        let mut l: Vec<f32> = (0..8192).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+        let mut r = l.clone();
+        let n = allocations_in(|| {
+            for _ in 0..4 {
+                for size in [1usize, 17, 64, 512, 4096, 8192] {
+                    let mut io: [&mut [f32]; 2] = [&mut l[..size], &mut r[..size]];
+                    dn.process(&mut io);
+                    g.set(gate::Settings { threshold: 0.4, ..gate::Settings::default() });
+                    g.process(&mut io);
+                }
+            }
+        });
+        assert_eq!(n, 0, "{sr} Hz");
+    }
+}
+
 #[test]
 fn instrument_paths_do_not_allocate() {
     let mut synth = VowelSynth::new(44_100.0);

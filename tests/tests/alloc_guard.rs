@@ -10,10 +10,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 use voirs_tests::bundles::{self, CONVERTER};
 
-fn probe(bundle: &Path) -> Output {
+fn probe(bundle: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_voirs-probe"))
         .arg(bundle)
         .args(["--seconds", "0.2", "--block", "256"])
+        .args(extra)
         .output()
         .expect("start voirs-probe")
 }
@@ -49,7 +50,7 @@ fn allocation_in_process_aborts_and_the_guarded_build_runs() {
         }
     }
 
-    let bad = probe(&buggy);
+    let bad = probe(&buggy, &[]);
     let stderr = String::from_utf8_lossy(&bad.stderr);
     eprintln!("deliberate-bug build: {:?}, signal {:?}\n{stderr}", bad.status, signal_of(&bad));
     assert!(!bad.status.success(), "the allocating build rendered to the end: the guard did not fire");
@@ -59,8 +60,18 @@ fn allocation_in_process_aborts_and_the_guarded_build_runs() {
     // It died rendering, not before: the probe prints its summary only after the render.
     assert!(bad.stdout.is_empty(), "output after the abort: {}", String::from_utf8_lossy(&bad.stdout));
 
-    let good = probe(&guarded);
+    let good = probe(&guarded, &[]);
     let stdout = String::from_utf8_lossy(&good.stdout);
     assert!(good.status.success(), "guarded build failed: {:?}\n{}", good.status, String::from_utf8_lossy(&good.stderr));
     assert!(stdout.contains("finite=true") && stdout.contains("latency=480"), "guarded render summary: {stdout}");
+
+    // Denoise and the VAD gate on, in both modes and at 44.1 kHz (both resamplers), with the
+    // pool hand-off: the guarded build renders to the end.
+    for extra in [&["--param", "denoise=On", "--param", "gate=On"][..], &["--param", "denoise=On", "--param", "gate=On", "--param", "mode=Quality (43 ms)", "--sr", "44100"][..]] {
+        let run = probe(&guarded, extra);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "guarded build with {extra:?} failed: {:?}\n{}", run.status, String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains("finite=true"), "guarded render summary with {extra:?}: {stdout}");
+        eprintln!("guarded, {extra:?}: {stdout}");
+    }
 }

@@ -27,6 +27,14 @@ fn expected_params(spec: PluginSpec) -> Vec<(&'static str, &'static str, &'stati
     if spec.package == CONVERTER.package {
         p.push(("match", "Match", "100 %"));
         p.push(("mix", "Mix", "100 %"));
+        p.push(("denoise", "Denoise", "Off"));
+        p.push(("denoise_amount", "Denoise Amount", "100 %"));
+        p.push(("gate", "VAD Gate", "Off"));
+        p.push(("gate_threshold", "Gate Threshold", "50 %"));
+        p.push(("gate_range", "Gate Range", "-40.0 dB"));
+        p.push(("gate_attack", "Gate Attack", "2.0 ms"));
+        p.push(("gate_hold", "Gate Hold", "100 ms"));
+        p.push(("gate_release", "Gate Release", "150 ms"));
     }
     if spec.package == SINGER.package {
         p.push(("attack", "Attack", "10.0 ms"));
@@ -124,7 +132,7 @@ fn param_infos(spec: PluginSpec) {
         assert_eq!(p.value_to_text(info.id, info.default).unwrap(), *default_text, "{}: default text", info.name);
         assert!(info.flags.contains(clack_extensions::params::ParamInfoFlags::IS_AUTOMATABLE), "{}: automatable", info.name);
         assert_eq!(info.is_bypass(), *string_id == "bypass", "{}: bypass flag", info.name);
-        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch", "voice", "correct", "key", "scale"].contains(string_id), "{}: stepped", info.name);
+        assert_eq!(info.is_stepped(), ["bypass", "mode", "pitch", "voice", "correct", "key", "scale", "denoise", "gate"].contains(string_id), "{}: stepped", info.name);
     }
     let gain = p.param("out_gain").unwrap();
     assert_eq!(p.value_to_text(gain.id, 0.0).unwrap(), "-36.00 dB");

@@ -7,12 +7,12 @@ use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, widgets};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use voirs_kit::Status;
 use voirs_kit::editor::PluginEditor;
 use voirs_kit::effect::EffectIo;
 use voirs_kit::state::{Migration, migrate};
-use voirs_shared::convert::{self, ConverterEngine, correct};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use voirs_shared::convert::{self, ConverterEngine, correct, denoise, gate};
 use voirs_shared::rt::trace::Trace;
 
 pub mod matching;
@@ -153,6 +153,25 @@ pub struct ConverterParams {
     pub input_voice: ProfileField,
     #[persist = "schema"]
     schema: std::sync::Mutex<u32>,
+    /// Denoise (RNNoise) before the shifter. On/off changes the latency: a host restart, as Mode.
+    #[id = "denoise"]
+    pub denoise: BoolParam,
+    /// How much of the denoised signal replaces the input (latency-aligned mix).
+    #[id = "denoise_amount"]
+    pub denoise_amount: FloatParam,
+    /// The VAD gate (silero) before the shifter. On/off changes the latency: a host restart.
+    #[id = "gate"]
+    pub gate: BoolParam,
+    #[id = "gate_threshold"]
+    pub gate_threshold: FloatParam,
+    #[id = "gate_range"]
+    pub gate_range: FloatParam,
+    #[id = "gate_attack"]
+    pub gate_attack: FloatParam,
+    #[id = "gate_hold"]
+    pub gate_hold: FloatParam,
+    #[id = "gate_release"]
+    pub gate_release: FloatParam,
 }
 
 impl ConverterParams {
@@ -204,12 +223,78 @@ impl ConverterParams {
             reference: ProfileField { state: matching.clone(), which: Which::Reference },
             input_voice: ProfileField { state: matching, which: Which::Input },
             schema: std::sync::Mutex::new(STATE_SCHEMA),
+            denoise: BoolParam::new("Denoise", false),
+            denoise_amount: FloatParam::new("Denoise Amount", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            gate: BoolParam::new("VAD Gate", false),
+            gate_threshold: FloatParam::new("Gate Threshold", 50.0, FloatRange::Linear { min: 1.0, max: 99.0 })
+                .with_step_size(1.0)
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            gate_range: FloatParam::new("Gate Range", -40.0, FloatRange::Linear { min: -80.0, max: 0.0 })
+                .with_step_size(0.5)
+                .with_unit(" dB")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            gate_attack: FloatParam::new("Gate Attack", 2.0, FloatRange::Skewed { min: 0.1, max: gate::MAX_ATTACK_S * 1000.0, factor: FloatRange::skew_factor(-1.0) })
+                .with_step_size(0.1)
+                .with_unit(" ms")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            gate_hold: FloatParam::new("Gate Hold", 100.0, FloatRange::Linear { min: 0.0, max: 500.0 })
+                .with_step_size(1.0)
+                .with_unit(" ms")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            gate_release: FloatParam::new("Gate Release", 150.0, FloatRange::Skewed { min: 10.0, max: 1000.0, factor: FloatRange::skew_factor(-1.0) })
+                .with_step_size(1.0)
+                .with_unit(" ms")
+                .with_value_to_string(formatters::v2s_f32_rounded(0)),
         }
     }
 }
 
+/// The stages a running engine was built with; a different wish means a new latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stages {
+    mode: convert::Mode,
+    denoise: bool,
+    gate: bool,
+}
+
+impl Stages {
+    fn wanted(params: &ConverterParams) -> Self {
+        Self { mode: params.mode.value().engine(), denoise: params.denoise.value(), gate: params.gate.value() }
+    }
+
+    /// The plugin's latency with these stages: each adds its own (no allocation).
+    fn latency(self, sample_rate: f32) -> usize {
+        convert::latency_for(sample_rate, self.mode)
+            + if self.denoise { denoise::latency_for(sample_rate) } else { 0 }
+            + if self.gate { gate::latency_for(sample_rate) } else { 0 }
+    }
+}
+
+/// Which detector the VAD gate runs on (for the editor).
+pub const VAD_OFF: u8 = 0;
+pub const VAD_SILERO: u8 = 1;
+pub const VAD_DSP: u8 = 2;
+
+/// What the denoise and gate stages tell the editor: their latencies (samples), which detector
+/// the gate uses, and how many results came back late (the fallback played instead).
+#[derive(Default)]
+pub struct StageStatus {
+    pub denoise_latency: AtomicU64,
+    pub gate_latency: AtomicU64,
+    pub vad: AtomicU8,
+    pub vad_late: AtomicU64,
+    pub denoise_late: AtomicU64,
+}
+
 struct Engine {
     converter: ConverterEngine,
+    stages: Stages,
+    denoise: Option<denoise::Denoise>,
+    gate: Option<gate::Gate>,
     io: EffectIo,
     sample_rate: f32,
     /// Samples until the next pitch-trace point.
@@ -228,6 +313,7 @@ pub enum Task {
 pub struct VoiceConverter {
     params: Arc<ConverterParams>,
     status: Arc<Status>,
+    stage_status: Arc<StageStatus>,
     /// Input and output pitch (Hz, NaN when unvoiced) for the editor's traces and tuner.
     trace: Arc<Trace<2>>,
     matching: Arc<MatchState>,
@@ -242,6 +328,7 @@ impl Default for VoiceConverter {
             params: Arc::new(ConverterParams::new(matching.clone())),
             matching,
             status: Arc::new(Status::default()),
+            stage_status: Arc::new(StageStatus::default()),
             trace: Arc::new(Trace::new(TRACE_POINTS)),
             editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 780.0), 1.0),
             engine: None,
@@ -255,6 +342,8 @@ pub struct Panel {
     matching: Arc<MatchState>,
     executor: AsyncExecutor<VoiceConverter>,
     chooser: voirs_kit::files::FileChooser,
+    status: Arc<Status>,
+    stages: Arc<StageStatus>,
 }
 
 const NOTE_NAMES: [&str; 12] = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"];
@@ -412,6 +501,34 @@ impl Panel {
             painter.circle_filled(egui::pos2(x(p.f0_median), y), 2.5, egui::Color32::WHITE);
         }
     }
+
+    /// The latency each stage adds (ms) and the fallback counters of the neural stages.
+    fn stage_view(&self, ui: &mut egui::Ui) {
+        let sr = self.status.sample_rate.load(Ordering::Relaxed).max(1.0);
+        let ms = |samples: u64| samples as f32 * 1000.0 / sr;
+        let (dn, gt) = (self.stages.denoise_latency.load(Ordering::Relaxed), self.stages.gate_latency.load(Ordering::Relaxed));
+        let total = self.status.latency_samples.load(Ordering::Relaxed) as u64;
+        ui.label(format!(
+            "latency {:.1} ms: shifter {:.1} + denoise {:.1} + gate {:.1}",
+            ms(total),
+            ms(total.saturating_sub(dn + gt)),
+            ms(dn),
+            ms(gt)
+        ));
+        if self.params.denoise.value() {
+            ui.weak(format!("denoise: {} late frames played unprocessed", self.stages.denoise_late.load(Ordering::Relaxed)));
+        }
+        match self.stages.vad.load(Ordering::Relaxed) {
+            VAD_SILERO => {
+                ui.weak(format!("VAD: silero; {} late results decided by the DSP detector", self.stages.vad_late.load(Ordering::Relaxed)));
+            }
+            VAD_DSP => {
+                let path = voirs_shared::assets::models_dir().join(voirs_shared::neural::vad::FILE);
+                ui.weak(format!("VAD: DSP detector only (no silero model at {}; run `cargo xtask models`)", path.display()));
+            }
+            _ => {}
+        }
+    }
 }
 
 impl voirs_kit::editor::Panel for Panel {
@@ -467,7 +584,32 @@ impl voirs_kit::editor::Panel for Panel {
             ui.label("Mix");
             ui.add(widgets::ParamSlider::for_param(&self.params.mix, setter));
             ui.end_row();
+            ui.label("Denoise");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.denoise, setter).with_width(60.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.denoise_amount, setter).with_width(110.0));
+            });
+            ui.end_row();
+            ui.label("VAD Gate / Threshold");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate, setter).with_width(60.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate_threshold, setter).with_width(110.0));
+            });
+            ui.end_row();
+            ui.label("Range / Attack");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate_range, setter).with_width(90.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate_attack, setter).with_width(80.0));
+            });
+            ui.end_row();
+            ui.label("Hold / Release");
+            ui.horizontal(|ui| {
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate_hold, setter).with_width(90.0));
+                ui.add(widgets::ParamSlider::for_param(&self.params.gate_release, setter).with_width(80.0));
+            });
+            ui.end_row();
         });
+        self.stage_view(ui);
         self.pitch_view(ui);
         ui.weak("Pitch moves the voice and keeps its formants; Formant moves them on their own.");
         ui.weak("Live: 10 ms, to hear yourself perform. Quality: 43 ms, cleanest for mixing.");
@@ -494,6 +636,24 @@ impl VoiceConverter {
             params.retune.value(),
             params.humanise.value() / 100.0,
         );
+    }
+}
+
+impl VoiceConverter {
+    /// The denoise amount and gate settings, each block.
+    fn apply_stages(params: &ConverterParams, denoise: Option<&mut denoise::Denoise>, gate: Option<&mut gate::Gate>) {
+        if let Some(d) = denoise {
+            d.set_amount(params.denoise_amount.value() / 100.0);
+        }
+        if let Some(g) = gate {
+            g.set(gate::Settings {
+                threshold: params.gate_threshold.value() / 100.0,
+                range_db: params.gate_range.value(),
+                attack_s: params.gate_attack.value() / 1000.0,
+                hold_s: params.gate_hold.value() / 1000.0,
+                release_s: params.gate_release.value() / 1000.0,
+            });
+        }
     }
 }
 
@@ -527,7 +687,7 @@ impl Plugin for VoiceConverter {
 
     fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         let chooser = voirs_kit::files::FileChooser::new("Choose a recording of the target voice (WAV)", &["wav"]);
-        let panel = Panel { params: self.params.clone(), trace: self.trace.clone(), matching: self.matching.clone(), executor: async_executor, chooser };
+        let panel = Panel { params: self.params.clone(), trace: self.trace.clone(), matching: self.matching.clone(), executor: async_executor, chooser, status: self.status.clone(), stages: self.stage_status.clone() };
         voirs_kit::editor::create(self.editor_state.clone(), self.status.clone(), panel)
     }
 
@@ -540,11 +700,28 @@ impl Plugin for VoiceConverter {
         let mut converter = ConverterEngine::new(channels, config.sample_rate, self.params.mode.value().engine());
         Self::apply(&self.params, &self.matching, &mut converter);
         converter.settle();
-        let latency = converter.latency_samples();
+        // Denoise and the gate run before the shifter, so its tracker hears the clean voice.
+        // Offline rendering waits for their workers instead of falling back.
+        let stages = Stages::wanted(&self.params);
+        let offline = config.process_mode == ProcessMode::Offline;
+        let mut denoise = stages.denoise.then(|| denoise::Denoise::new(channels, config.sample_rate, offline));
+        let mut gate = stages.gate.then(|| gate::Gate::new(channels, config.sample_rate, offline, gate::load_silero().ok()));
+        Self::apply_stages(&self.params, denoise.as_mut(), gate.as_mut());
+        if let Some(d) = denoise.as_mut() {
+            d.settle();
+        }
+        let ss = &self.stage_status;
+        ss.denoise_latency.store(denoise.as_ref().map_or(0, |d| d.latency_samples()) as u64, Ordering::Relaxed);
+        ss.gate_latency.store(gate.as_ref().map_or(0, |g| g.latency_samples()) as u64, Ordering::Relaxed);
+        ss.vad.store(gate.as_ref().map_or(VAD_OFF, |g| if g.uses_model() { VAD_SILERO } else { VAD_DSP }), Ordering::Relaxed);
+        ss.vad_late.store(0, Ordering::Relaxed);
+        ss.denoise_late.store(0, Ordering::Relaxed);
+        let latency = converter.latency_samples() + denoise.as_ref().map_or(0, |d| d.latency_samples()) + gate.as_ref().map_or(0, |g| g.latency_samples());
+        debug_assert_eq!(latency, stages.latency(config.sample_rate));
         let io = EffectIo::new(layout, config, latency, self.params.bypass.value(), &self.status);
         let trace_step = ((TRACE_STEP_S * config.sample_rate) as usize).max(1);
         let tap = Tap::new(self.matching.clone(), config.sample_rate, config.max_buffer_size as usize);
-        self.engine = Some(Engine { converter, io, sample_rate: config.sample_rate, trace_countdown: trace_step, trace_step, tap });
+        self.engine = Some(Engine { converter, stages, denoise, gate, io, sample_rate: config.sample_rate, trace_countdown: trace_step, trace_step, tap });
         context.set_latency_samples(latency as u32);
         true
     }
@@ -553,6 +730,13 @@ impl Plugin for VoiceConverter {
         if let Some(e) = self.engine.as_mut() {
             Self::apply(&self.params, &self.matching, &mut e.converter);
             e.converter.reset();
+            Self::apply_stages(&self.params, e.denoise.as_mut(), e.gate.as_mut());
+            if let Some(d) = e.denoise.as_mut() {
+                d.reset();
+            }
+            if let Some(g) = e.gate.as_mut() {
+                g.reset();
+            }
             e.io.reset(self.params.bypass.value());
         }
     }
@@ -562,23 +746,39 @@ impl Plugin for VoiceConverter {
         #[cfg(feature = "alloc_bug")]
         std::hint::black_box(vec![0.0f32; 64]);
         let Some(e) = self.engine.as_mut() else { return ProcessStatus::Normal };
-        // A new mode means a new latency: report it, and the host restarts the plugin (the
-        // engine for the new mode is built in `activate`). Until then the running mode plays on,
-        // so what the host compensates always matches what it hears.
-        let wanted = self.params.mode.value().engine();
-        if wanted != e.converter.mode() {
-            context.set_latency_samples(convert::latency_for(e.sample_rate, wanted) as u32);
+        // A new mode, or denoise or the gate switched, means a new latency: report it, and the
+        // host restarts the plugin (the engine for the new stages is built in `activate`). Until
+        // then the running stages play on, so what the host compensates always matches what it
+        // hears.
+        let wanted = Stages::wanted(&self.params);
+        if wanted != e.stages {
+            context.set_latency_samples(wanted.latency(e.sample_rate) as u32);
         }
         let converter = &mut e.converter;
         let tap = &mut e.tap;
         Self::apply(&self.params, &self.matching, converter);
+        Self::apply_stages(&self.params, e.denoise.as_mut(), e.gate.as_mut());
+        let (denoise, gate) = (&mut e.denoise, &mut e.gate);
         e.io.process_mixed(buffer, &self.params.out_gain, Some(&self.params.mix), self.params.bypass.value(), &self.status, |io| {
+            if let Some(d) = denoise.as_mut() {
+                d.process(io);
+            }
+            if let Some(g) = gate.as_mut() {
+                g.process(io);
+            }
+            // Learning and the meter hear what the shifter hears: the cleaned-up voice.
             let tapped = tap.input(io);
             converter.process(io);
             if tapped {
                 tap.output(io);
             }
         });
+        if let Some(d) = e.denoise.as_ref() {
+            self.stage_status.denoise_late.store(d.late(), Ordering::Relaxed);
+        }
+        if let Some(g) = e.gate.as_ref() {
+            self.stage_status.vad_late.store(g.late(), Ordering::Relaxed);
+        }
         // A point for the editor's pitch traces every 10 ms: the tracked input and what the
         // shift makes of it.
         let frames = buffer.samples();

@@ -1,10 +1,13 @@
 //! Voice conversion engine. Today: pitch shifting that keeps the formants and an independent
 //! formant shift, linked across channels, in two modes: Live (TD-PSOLA, `psola`, 10 ms) and
 //! Quality (phase vocoder, `vocoder`, ~43 ms). Reference-voice and correction stages are added
-//! behind the same interface.
+//! behind the same interface. Denoise (`denoise`) and the VAD gate (`gate`) are stages of their
+//! own that the plugin runs before the engine, each with its own latency.
 
 pub mod correct;
 pub mod matching;
+pub mod denoise;
+pub mod gate;
 pub mod psola;
 pub mod reference;
 #[cfg(test)]

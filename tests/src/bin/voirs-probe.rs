@@ -1,6 +1,6 @@
 //! Renders one bundle in a process of its own and prints what came out.
 //!
-//! `voirs-probe <bundle.clap> [--seconds S] [--sr N] [--block N]`
+//! `voirs-probe <bundle.clap> [--seconds S] [--sr N] [--block N] [--param id=text ...]`
 //!
 //! Effects get seeded noise, instruments a few notes. The allocation-guard test runs this so
 //! that a bundle which aborts (as the guard makes it do on a real-time allocation) takes down
@@ -13,7 +13,7 @@ use voirs_tests::signal;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(bundle) = args.first().cloned() else {
-        eprintln!("usage: voirs-probe <bundle.clap> [--seconds S] [--sr N] [--block N]");
+        eprintln!("usage: voirs-probe <bundle.clap> [--seconds S] [--sr N] [--block N] [--param id=text ...]");
         return ExitCode::from(2);
     };
     let opt = |name: &str, default: f64| -> f64 {
@@ -27,7 +27,15 @@ fn main() -> ExitCode {
     let block = opt("--block", 512.0) as usize;
     let frames = (opt("--seconds", 0.5) * sr) as usize;
 
-    let settings = RenderSettings::new(&bundle, sr, Schedule::Fixed(block));
+    let mut settings = RenderSettings::new(&bundle, sr, Schedule::Fixed(block));
+    // Parameters set before activation, so stages that change the latency are built from the start.
+    for (i, a) in args.iter().enumerate() {
+        if a == "--param"
+            && let Some((id, text)) = args.get(i + 1).and_then(|v| v.split_once('='))
+        {
+            settings.params_text.push((id.to_owned(), text.to_owned()));
+        }
+    }
     let mut plugin = match settings.instantiate() {
         Ok(p) => p,
         Err(e) => {
