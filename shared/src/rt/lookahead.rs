@@ -97,6 +97,11 @@ impl<J: Send + 'static, O: Send + 'static> Lookahead<J, O> {
         self.on_time
     }
 
+    /// Frames submitted whose results the worker has not produced yet.
+    pub fn pending(&self) -> u64 {
+        self.lane.in_flight()
+    }
+
     pub fn lookahead_frames(&self) -> u64 {
         self.lookahead_frames
     }

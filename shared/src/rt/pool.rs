@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 trait LaneWork: Send + Sync {
     /// Runs at most one pending job; true if it did.
     fn run_one(&self) -> bool;
+    /// Jobs whose results have been delivered.
+    fn completed(&self) -> u64;
 }
 
 struct LaneWorker<Job, Out, F> {
@@ -34,12 +36,16 @@ impl<Job: Send, Out: Send, F: FnMut(Job) -> Out + Send> LaneWork for LaneWorker<
             Ok(job) => {
                 let out = run(job);
                 if results.push(out).is_ok() {
-                    self.completed.fetch_add(1, Ordering::Relaxed);
+                    self.completed.fetch_add(1, Ordering::Release);
                 }
                 true
             }
             Err(_) => false,
         }
+    }
+
+    fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Acquire)
     }
 }
 
@@ -217,6 +223,11 @@ impl<Job: Send + 'static, Out: Send + 'static> Lane<Job, Out> {
 
     pub fn refused(&self) -> u64 {
         self.refused
+    }
+
+    /// Jobs submitted whose results the worker has not delivered yet.
+    pub fn in_flight(&self) -> u64 {
+        self.submitted.saturating_sub(self._work.completed())
     }
 }
 
