@@ -130,7 +130,8 @@ pub fn bench_model(args: &[String]) -> Result<(), String> {
                 .map_err(err)?;
             (load, median(runs), audio.len() as f64 / speaker::SAMPLE_RATE as f64)
         }
-        "kokoro" => return bench_kokoro_child(&dir, baseline),
+        "kokoro" => return bench_kokoro_child(&dir, baseline, voirs_shared::neural::kokoro::Arithmetic::Int8),
+        "kokoro-float" => return bench_kokoro_child(&dir, baseline, voirs_shared::neural::kokoro::Arithmetic::Float),
         other => return Err(format!("unknown model {other:?}")),
     };
     let peak = proc_status_kib("VmHWM:").unwrap_or(0);
@@ -200,19 +201,28 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
         }
         Ok(parse(&String::from_utf8_lossy(&out.stdout)))
     };
-    // engine → per pass: (load s, peak KiB, model KiB, per case (render s, audio s))
-    let mut results: [Vec<(f64, f64, f64, Vec<(f64, f64)>)>; 2] = [Vec::new(), Vec::new()];
+    // engine → per pass: (load s, peak KiB, model KiB, per case (render s, audio s)). Engines:
+    // the port in its default arithmetic, onnxruntime, the port in float32.
+    let mut results: [Vec<(f64, f64, f64, Vec<(f64, f64)>)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     let mut stream_runs: Vec<String> = Vec::new();
+    let mut arithmetic = String::from("?");
     for _ in 0..KOKORO_PASSES {
         for (engine, slot) in results.iter_mut().enumerate() {
-            let kv = if engine == 0 {
-                run(Command::new(exe).args(["bench-model", "kokoro"]).env("RAYON_NUM_THREADS", "1"))?
+            let kv = if engine != 1 {
+                let child = if engine == 0 { "kokoro" } else { "kokoro-float" };
+                let kv = run(Command::new(exe).args(["bench-model", child]).env("RAYON_NUM_THREADS", "1"))?;
+                if engine == 0 {
+                    arithmetic = kv.get("arithmetic").cloned().unwrap_or_default();
+                }
+                kv
             } else {
                 let mut cmd = Command::new("python3");
                 cmd.args(["-c", KOKORO_ORT]).arg(&dir).arg(&fixture).arg("1").args(&keys);
                 run(&mut cmd).map_err(|e| format!("onnxruntime (python3 with onnxruntime 1.32.0 and numpy): {e}"))?
             };
-            if let Some(v) = kv.get("stream") {
+            if let Some(v) = kv.get("stream")
+                && engine == 0
+            {
                 stream_runs.push(v.clone());
             }
             let num = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
@@ -230,8 +240,9 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
     println!();
     println!("Kokoro-82M, one inference thread each, {KOKORO_PASSES} alternating passes (fresh process each), sentences of the parity fixture, voice af_heart");
     println!("{:<26} {:>9} {:>10} {:>10} {:>10} {:>9}", "engine / sentence", "load ms", "audio s", "render s", "RTF", "peak MiB");
-    let names = ["candle port (f32)", "onnxruntime (int8)"];
-    let mut rtf = [0f64; 2];
+    let port = if arithmetic == "Int8" { "candle port (int8 convs)" } else { "candle port (f32)" };
+    let names = [port, "onnxruntime (int8)", "candle port (f32)"];
+    let mut rtf = [0f64; 3];
     for (engine, passes) in results.iter().enumerate() {
         let best = |f: &dyn Fn(&(f64, f64, f64, Vec<(f64, f64)>)) -> f64| passes.iter().map(f).fold(f64::INFINITY, f64::min);
         println!(
@@ -255,8 +266,9 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
         println!("  {:<24} {:>9} {:>10.2} {:>10.3} {:>10.3}", "all", "", audio, render, rtf[engine]);
     }
     println!(
-        "candle / onnxruntime render time: {:.2}; time to first audio (short sentence, whole utterance): candle {:.2} s, onnxruntime {:.2} s",
+        "candle ({arithmetic}) / onnxruntime render time: {:.2} (float32 throughout: {:.2}); time to first audio (short sentence, whole utterance): candle {:.2} s, onnxruntime {:.2} s",
         rtf[0] / rtf[1],
+        rtf[2] / rtf[1],
         results[0].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min),
         results[1].iter().map(|p| p.3[0].0).fold(f64::INFINITY, f64::min)
     );
@@ -272,15 +284,15 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
 }
 
 /// The candle child: `load= <case>=render_s,audio_s ... peak_kib= baseline_kib=`.
-fn bench_kokoro_child(dir: &std::path::Path, baseline: u64) -> Result<(), String> {
+fn bench_kokoro_child(dir: &std::path::Path, baseline: u64, arithmetic: voirs_shared::neural::kokoro::Arithmetic) -> Result<(), String> {
     use voirs_shared::neural::kokoro;
     let err = |e: voirs_shared::neural::ModelError| e.to_string();
     let cases = kokoro_cases()?;
     let t = Instant::now();
-    let model = kokoro::Kokoro::load(&dir.join(kokoro::MODEL_FILE)).map_err(err)?;
+    let model = kokoro::Kokoro::load_with(&dir.join(kokoro::MODEL_FILE), arithmetic).map_err(err)?;
     let voices = kokoro::Voices::load(&dir.join(kokoro::VOICES_FILE)).map_err(err)?;
     let load = t.elapsed().as_secs_f64();
-    let mut out = vec![format!("load={load}")];
+    let mut out = vec![format!("load={load} arithmetic={:?}", model.arithmetic())];
     for (key, tokens, voice, row) in &cases {
         let style = voices.style(voice, *row).ok_or_else(|| format!("no voice {voice}"))?;
         let t = Instant::now();

@@ -53,6 +53,18 @@ enum Convert {
     FoldOnnxToSafetensors,
 }
 
+impl Convert {
+    /// The `format` recorded in the manifest. A file made by an older converter is made again,
+    /// so a change to what a converter writes reaches existing model folders.
+    fn format(&self) -> &'static str {
+        match self {
+            Convert::Copy => "as shipped",
+            Convert::NpzToSafetensors | Convert::TorchToSafetensors { .. } => "safetensors (float32)",
+            Convert::FoldOnnxToSafetensors => "safetensors (float32; int8 weights dequantised; per-tensor weight scales in the metadata)",
+        }
+    }
+}
+
 struct Asset {
     /// File name in the models folder.
     file: &'static str,
@@ -451,6 +463,10 @@ impl Manifest {
         source == source_sha256 && sha256_file(&dir.join(file)).map(|h| h == recorded).unwrap_or(false)
     }
 
+    fn format_of(&self, file: &str) -> Option<&str> {
+        self.entries.get(file).and_then(|e| e.get("format")).and_then(|v| v.as_str())
+    }
+
     fn save(&self, path: &Path) -> Result<()> {
         let doc = serde_json::json!({
             "about": "Models and data fetched by `cargo xtask models`: where each came from, its licence and how to cite it.",
@@ -501,7 +517,7 @@ pub fn models(args: &[String]) -> Result<()> {
 
     for (i, asset) in ASSETS.iter().enumerate() {
         let step = format!("[{}/{total}] {}", i + 1, asset.file);
-        if manifest.is_current(&dir, asset.file, asset.sha256) {
+        if manifest.is_current(&dir, asset.file, asset.sha256) && manifest.format_of(asset.file) == Some(asset.convert.format()) {
             eprintln!("{step}: up to date");
             continue;
         }
@@ -519,16 +535,17 @@ pub fn models(args: &[String]) -> Result<()> {
         }
         verify(asset.file, &source, asset.sha256)?;
         let origin = asset.parts.iter().map(|(p, f)| format!("{} {} {} {f}", p.registry.name(), p.name, p.version)).collect::<Vec<_>>().join(" + ");
-        let (bytes, format) = match asset.convert {
-            Convert::Copy => (source, "as shipped"),
+        let format = asset.convert.format();
+        let bytes = match asset.convert {
+            Convert::Copy => source,
             Convert::FoldOnnxToSafetensors => {
                 let (tensors, report) = crate::onnx_fold::fold_int8_onnx(&source).map_err(|e| format!("{}: {e}", asset.file))?;
                 let bytes = safetensors_bytes(&crate::onnx_fold::to_le_bytes(tensors), report.metadata(&origin, asset.sha256))?;
                 eprintln!("{step}: {}", report.summary_line(bytes.len()));
-                (bytes, "safetensors (float32; int8 weights dequantised)")
+                bytes
             }
-            Convert::NpzToSafetensors => (npz_to_safetensors(&source, &origin)?, "safetensors (float32)"),
-            Convert::TorchToSafetensors { key } => (torch_to_safetensors(&source, key, &origin, &cache)?, "safetensors (float32)"),
+            Convert::NpzToSafetensors => npz_to_safetensors(&source, &origin)?,
+            Convert::TorchToSafetensors { key } => torch_to_safetensors(&source, key, &origin, &cache)?,
         };
         write_atomic(&dir.join(asset.file), &bytes)?;
         record(&mut manifest, asset.file, &bytes, asset.parts, asset.sha256, format, asset.licence, asset.citation);

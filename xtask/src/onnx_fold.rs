@@ -17,8 +17,10 @@
 //!   module tree. Shapes are the graph's: MatMul weights are `[in, out]` (transposed from
 //!   PyTorch's Linear), Conv weights `[out, in/groups, k]`, DynamicQuantizeLSTM weights
 //!   `[directions, in, 4·hidden]` with gates in ONNX order i, o, f, c.
-//! - **scales and zero points** of those weights: dropped (a float initializer is dropped only
-//!   when every use of it is as a weight scale).
+//! - **scales and zero points** of those weights: dropped as tensors (a float initializer is
+//!   dropped only when every use of it is as a weight scale). A per-tensor scale is kept in the
+//!   metadata's `fold.weight_scales`, so a runtime can recover the integers `W_q − zero_point`
+//!   as `W / scale` and run the integer arithmetic onnxruntime runs.
 //! - anything else (int64/int32 shape constants …): skipped and counted.
 //!
 //! Scale and zero point are found by following the graph, not by name (the quantiser shares
@@ -155,6 +157,9 @@ pub struct FoldReport {
     pub graph_outputs: Vec<String>,
     /// Output tensor → "op_type node_name" of its first consumer.
     pub consumers: BTreeMap<String, String>,
+    /// Dequantised weight → its scale, for weights quantised per tensor. A runtime that runs the
+    /// integer arithmetic as onnxruntime does recovers `W_q − zero_point` as `W / scale`.
+    pub weight_scales: BTreeMap<String, f32>,
 }
 
 impl FoldReport {
@@ -191,6 +196,7 @@ impl FoldReport {
         let mut fold = self.summary_json(source_sha256);
         fold["source"] = origin.into();
         fold["consumers"] = serde_json::json!(self.consumers);
+        fold["weight_scales"] = serde_json::json!(self.weight_scales);
         BTreeMap::from([("fold".to_owned(), fold.to_string())])
     }
 
@@ -533,6 +539,9 @@ pub fn fold_int8_onnx(bytes: &[u8]) -> std::result::Result<(Tensors, FoldReport)
             let values = dequantize(&int8_values(t)?, &dims, &scale, &zp, p.axis).map_err(|e| format!("{name}: {e}"))?;
             let out_name = name.strip_suffix("_quantized").unwrap_or(name).to_owned();
             report.consumers.insert(out_name.clone(), g.node_id(*first));
+            if let [s] = scale.as_slice() {
+                report.weight_scales.insert(out_name.clone(), *s);
+            }
             insert(&mut out, out_name, (dims, values))?;
             report.folded += 1;
             *report.folded_by_pattern.entry(p.pattern.to_owned()).or_default() += 1;
@@ -675,6 +684,10 @@ mod tests {
         assert_eq!((fold["source"].as_str(), fold["source_sha256"].as_str()), (Some("test"), Some("abc")));
         assert_eq!(fold["folded"], 2);
         assert_eq!(fold["consumers"]["conv_w"], "ConvInteger conv");
+        // The per-tensor scale is kept, so W / scale gives back W_q − zero_point; per-column
+        // scales are not.
+        assert_eq!(fold["weight_scales"]["conv_w"], serde_json::json!(0.01f32));
+        assert!(fold["weight_scales"].get("fc.weight").is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod crepe;
 pub mod kokoro;
+pub mod qconv;
 pub mod speaker;
 pub mod vad;
 

@@ -15,6 +15,11 @@
 //!    then a 20-point iSTFT with hop 5): 600 samples per frame, 24 kHz.
 //! The style's first 128 values condition the decoder, the last 128 the prosody predictor.
 //!
+//! Arithmetic ([`Arithmetic`]): by default the generator's residual-block convolutions (89 % of
+//! the work in float) run as the int8 export runs them in onnxruntime, activations quantised to
+//! 8 bits per tensor and integer products (`qconv`), on CPUs with AVX-512 VNNI; elsewhere, or on
+//! request, everything is float32 with the dequantised weights.
+//!
 //! Deterministic: no random draw anywhere (the export's harmonic source has none), so the same
 //! input gives bit-identical audio run after run on one machine.
 //!
@@ -42,6 +47,8 @@ pub const SAMPLES_PER_FRAME: usize = 2 * decoder::SAMPLES_PER_F0;
 pub const STYLE_DIM: usize = 256;
 /// Most phonemes one call takes (512 positions minus the two boundary tokens).
 pub const MAX_PHONEMES: usize = 510;
+/// A convolution that runs in 8 bits whenever any does.
+const INT8_PROBE: &str = "ConvInteger /decoder/decoder/generator/resblocks.0/convs1.0/Conv_quant";
 /// File names in the models folder.
 pub const MODEL_FILE: &str = "kokoro-v1.0.safetensors";
 pub const VOCAB_FILE: &str = "kokoro-vocab.json";
@@ -157,6 +164,18 @@ pub struct Speech {
     pub energy: Vec<f32>,
 }
 
+/// How the generator's convolutions compute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// As onnxruntime runs the int8 export: 8-bit activations and integer products in the
+    /// generator's residual blocks, where the CPU has AVX-512 VNNI and the model file records its
+    /// weight scales; float32 otherwise.
+    #[default]
+    Int8,
+    /// Float32 throughout, with the dequantised weights.
+    Float,
+}
+
 pub struct Kokoro {
     albert: Albert,
     bert_encoder: Linear,
@@ -171,6 +190,7 @@ pub struct Kokoro {
     text_encoder: TextEncoder,
     decoder: decoder::Decoder,
     device: Device,
+    arithmetic: Arithmetic,
 }
 
 /// Per-token features from one pass of the encoders.
@@ -183,8 +203,14 @@ struct Encoded {
 }
 
 impl Kokoro {
+    /// Loads the model with [`Arithmetic::Int8`] where it can run.
     pub fn load(path: &Path) -> Result<Self> {
-        let wt = Weights::load(path)?;
+        Self::load_with(path, Arithmetic::default())
+    }
+
+    pub fn load_with(path: &Path, arithmetic: Arithmetic) -> Result<Self> {
+        let mut wt = Weights::load(path)?;
+        wt.int8 = arithmetic == Arithmetic::Int8;
         let prosody_stack = |name: &str| -> Result<Vec<AdainResBlk>> {
             Ok(vec![
                 AdainResBlk::load(&wt, &format!("/encoder/{name}.0"), &format!("encoder.predictor.{name}.0"), 512, 512, false)?,
@@ -221,7 +247,14 @@ impl Kokoro {
             text_encoder: TextEncoder::load(&wt)?,
             decoder: decoder::Decoder::load(&wt)?,
             device: Device::Cpu,
+            arithmetic: if wt.int8 && wt.kernel_int(INT8_PROBE)?.is_some() { Arithmetic::Int8 } else { Arithmetic::Float },
         })
+    }
+
+    /// The arithmetic in effect: [`Arithmetic::Float`] when int8 was asked for but this CPU or
+    /// model file cannot run it.
+    pub fn arithmetic(&self) -> Arithmetic {
+        self.arithmetic
     }
 
     /// Renders phoneme ids (without boundary tokens) in `style`.

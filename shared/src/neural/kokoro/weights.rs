@@ -17,6 +17,10 @@ pub(crate) struct Weights {
     tensors: HashMap<String, Tensor>,
     /// Consumer ("Op node/name") → tensors it uses.
     by_consumer: HashMap<String, Vec<String>>,
+    /// Per-tensor scales of the int8 weights (`fold.weight_scales`; absent in older folds).
+    scales: HashMap<String, f32>,
+    /// Whether convolutions that can run in 8-bit integers should ([`Weights::kernel_int`]).
+    pub int8: bool,
 }
 
 impl Weights {
@@ -40,7 +44,12 @@ impl Weights {
                 by_consumer.entry(node.to_owned()).or_default().push(tensor.clone());
             }
         }
-        Ok(Self { path: path.to_owned(), tensors, by_consumer })
+        let scales = fold
+            .get("weight_scales")
+            .and_then(|s| s.as_object())
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()? as f32))).collect())
+            .unwrap_or_default();
+        Ok(Self { path: path.to_owned(), tensors, by_consumer, scales, int8: false })
     }
 
     fn format(&self, reason: String) -> ModelError {
@@ -60,10 +69,14 @@ impl Weights {
 
     /// The one tensor used by `consumer` whose shape satisfies `pick`.
     pub fn used_by(&self, consumer: &str, pick: impl Fn(&[usize]) -> bool) -> Result<Tensor, ModelError> {
+        self.named(self.name_used_by(consumer, pick)?, None)
+    }
+
+    fn name_used_by(&self, consumer: &str, pick: impl Fn(&[usize]) -> bool) -> Result<&str, ModelError> {
         let names = self.by_consumer.get(consumer).map(Vec::as_slice).unwrap_or(&[]);
         let found: Vec<&String> = names.iter().filter(|n| self.tensors.get(*n).is_some_and(|t| pick(t.dims()))).collect();
         match found.as_slice() {
-            [one] => self.named(one, None),
+            [one] => Ok(one.as_str()),
             [] => Err(self.format(format!("no tensor of the expected shape is used by {consumer}"))),
             _ => Err(self.format(format!("{} tensors of the expected shape are used by {consumer}", found.len()))),
         }
@@ -72,6 +85,32 @@ impl Weights {
     /// The 3-d kernel used by a Conv/ConvInteger/ConvTranspose node.
     pub fn kernel(&self, consumer: &str) -> Result<Tensor, ModelError> {
         self.used_by(consumer, |d| d.len() == 3)
+    }
+
+    /// The kernel of a ConvInteger node as the integers `W_q − zero_point` and its scale, when
+    /// 8-bit arithmetic was asked for ([`Weights::int8`]), this CPU has the integer kernel and
+    /// the file records the weight's scale. `None` means: convolve in float.
+    pub fn kernel_int(&self, consumer: &str) -> Result<Option<(Vec<i32>, [usize; 3], f32)>, ModelError> {
+        if !self.int8 || !crate::neural::qconv::vnni_available() {
+            return Ok(None);
+        }
+        let name = self.name_used_by(consumer, |d| d.len() == 3)?;
+        let Some(&scale) = self.scales.get(name) else { return Ok(None) };
+        let w = self.named(name, None)?;
+        let dims = w.dims3()?;
+        let values: Vec<f32> = w.flatten_all()?.to_vec1()?;
+        let mut ints = Vec::with_capacity(values.len());
+        for v in values {
+            let q = v / scale;
+            let r = q.round();
+            // The fold wrote (W_q − zp) · scale in f32: dividing gives the integer back to well
+            // within a thousandth; anything else is not this fold's weight.
+            if (q - r).abs() > 1e-3 || r.abs() > 255.0 {
+                return Err(self.format(format!("{name} is not an 8-bit kernel times its recorded scale {scale}")));
+            }
+            ints.push(r as i32);
+        }
+        Ok(Some((ints, [dims.0, dims.1, dims.2], scale)))
     }
 }
 
