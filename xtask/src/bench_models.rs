@@ -57,7 +57,7 @@ pub fn bench_models() -> Result<(), String> {
         );
     }
     println!("ms / unit: median of 5 passes; RTF: that cost / the audio it covers; model MiB: peak minus the process before loading");
-    if let Err(e) = bench_kokoro(&exe) {
+    if let Err(e) = bench_kokoro(&exe, 1).and_then(|_| bench_kokoro(&exe, 2)) {
         println!("kokoro             FAILED ({e})");
         failed.push("kokoro");
     }
@@ -184,9 +184,10 @@ out.append(f"peak_kib={peak} baseline_kib={base}")
 print(" ".join(out))
 "#;
 
-/// Kokoro: the candle port against onnxruntime (int8, Python) on the same sentences, one
-/// inference thread each, passes alternating between the two; each pass is a fresh process.
-fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
+/// Kokoro: the candle port against onnxruntime (int8, Python) on the same sentences, `threads`
+/// inference threads each, passes alternating between them; each pass is a fresh process.
+fn bench_kokoro(exe: &std::path::Path, threads: usize) -> Result<(), String> {
+    let n = threads.to_string();
     let dir = voirs_shared::assets::models_dir();
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/fixtures/kokoro_reference.json");
     let cases = kokoro_cases()?;
@@ -210,14 +211,14 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
         for (engine, slot) in results.iter_mut().enumerate() {
             let kv = if engine != 1 {
                 let child = if engine == 0 { "kokoro" } else { "kokoro-float" };
-                let kv = run(Command::new(exe).args(["bench-model", child]).env("RAYON_NUM_THREADS", "1"))?;
+                let kv = run(Command::new(exe).args(["bench-model", child]).env("RAYON_NUM_THREADS", &n))?;
                 if engine == 0 {
                     arithmetic = kv.get("arithmetic").cloned().unwrap_or_default();
                 }
                 kv
             } else {
                 let mut cmd = Command::new("python3");
-                cmd.args(["-c", KOKORO_ORT]).arg(&dir).arg(&fixture).arg("1").args(&keys);
+                cmd.args(["-c", KOKORO_ORT]).arg(&dir).arg(&fixture).arg(&n).args(&keys);
                 run(&mut cmd).map_err(|e| format!("onnxruntime (python3 with onnxruntime 1.32.0 and numpy): {e}"))?
             };
             if let Some(v) = kv.get("stream")
@@ -238,7 +239,7 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
         }
     }
     println!();
-    println!("Kokoro-82M, one inference thread each, {KOKORO_PASSES} alternating passes (fresh process each), sentences of the parity fixture, voice af_heart");
+    println!("Kokoro-82M, {threads} inference thread(s) each, {KOKORO_PASSES} alternating passes (fresh process each), sentences of the parity fixture, voice af_heart");
     println!("{:<26} {:>9} {:>10} {:>10} {:>10} {:>9}", "engine / sentence", "load ms", "audio s", "render s", "RTF", "peak MiB");
     let port = if arithmetic == "Int8" { "candle port (int8 convs)" } else { "candle port (f32)" };
     let names = [port, "onnxruntime (int8)", "candle port (f32)"];
@@ -275,7 +276,7 @@ fn bench_kokoro(exe: &std::path::Path) -> Result<(), String> {
     let stream: Vec<Vec<f64>> = stream_runs.iter().map(|v| v.split(',').map(|x| x.parse().unwrap_or(f64::NAN)).collect()).collect();
     if let Some(best) = stream.iter().filter(|v| v.len() == 5).min_by(|a, b| a[0].total_cmp(&b[0])) {
         println!(
-            "streaming text (front end + candle, one thread): first sentence's audio ({:.2} s of it) after {:.2} s; the whole paragraph ({:.0} pieces, {:.1} s of audio) after {:.2} s",
+            "streaming text (front end + candle, {threads} thread(s)): first sentence's audio ({:.2} s of it) after {:.2} s; the whole paragraph ({:.0} pieces, {:.1} s of audio) after {:.2} s",
             best[1], best[0], best[4], best[3], best[2]
         );
     }

@@ -58,10 +58,10 @@ struct Packed {
 impl QConv1d {
     /// `w_int` `[cout, cin, k]`: the kernel as integers `w − zp` (each output channel's values
     /// spanning at most 255, as a `u8` kernel does). `None` when the shape does not fit the
-    /// kernel's tiling (channels not multiples of 8 and 4) or the values do not fit.
+    /// kernel's tiling (output channels not a multiple of 8) or the values do not fit.
     pub fn new(w_int: &[i32], dims: [usize; 3], w_scale: f32, bias: Option<Vec<f32>>, padding: usize, dilation: usize) -> Option<Self> {
         let [cout, cin, k] = dims;
-        if cout % R != 0 || cin % 4 != 0 || w_int.len() != cout * cin * k || k == 0 || dilation == 0 {
+        if cout % R != 0 || w_int.len() != cout * cin * k || k == 0 || dilation == 0 {
             return None;
         }
         if bias.as_ref().is_some_and(|b| b.len() != cout) {
@@ -71,15 +71,21 @@ impl QConv1d {
         let mut wsum = vec![0i32; cout];
         for co in 0..cout {
             let row = &w_int[co * cin * k..(co + 1) * cin * k];
-            let (lo, hi) = row.iter().fold((i32::MAX, i32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            let (mut lo, mut hi) = row.iter().fold((i32::MAX, i32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            if cin % 4 != 0 {
+                // The zero weights that fill the last group must fit too.
+                (lo, hi) = (lo.min(0), hi.max(0));
+            }
             if hi - lo > 255 {
                 return None;
             }
             offset[co] = if lo >= -128 && hi <= 127 { 0 } else { lo + 128 };
             wsum[co] = row.iter().sum();
         }
-        let groups = cin / 4;
-        let mut packed = vec![0i8; cout * cin * k];
+        // Input channels are taken 4 at a time; a last partial group is filled with zero weights
+        // (their products vanish, and the offset's correction counts them on both sides).
+        let groups = cin.div_ceil(4);
+        let mut packed = vec![0i8; cout * groups * 4 * k];
         let mut i = 0;
         for cb in 0..cout / R {
             for tap in 0..k {
@@ -88,7 +94,8 @@ impl QConv1d {
                         let co = cb * R + r;
                         for j in 0..4 {
                             let ci = 4 * g + j;
-                            packed[i] = (w_int[(co * cin + ci) * k + tap] - offset[co]) as i8;
+                            let w = if ci < cin { w_int[(co * cin + ci) * k + tap] } else { 0 };
+                            packed[i] = (w - offset[co]) as i8;
                             i += 1;
                         }
                     }
@@ -118,17 +125,23 @@ impl QConv1d {
         let p = self.pack(x, t, tiles * TT + span);
         let width = tiles * TT;
         let mut acc = vec![0i32; self.cout * width];
-        #[cfg(target_arch = "x86_64")]
-        if vnni {
-            // SAFETY: `vnni_available()` checked the CPU features the kernel is compiled for.
-            unsafe { self.accumulate_vnni(&p, tiles, &mut acc) };
-        } else {
-            self.accumulate_portable(&p, width, &mut acc);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
+        // Output channel blocks are independent: split them over the inference threads. The sums
+        // are exact, so the result does not depend on the split.
+        let block = |(cb, a): (usize, &mut [i32])| {
+            #[cfg(target_arch = "x86_64")]
+            if vnni {
+                // SAFETY: `vnni_available()` checked the CPU features the kernel is compiled for.
+                unsafe { self.accumulate_vnni(&p, cb, tiles, a) };
+                return;
+            }
             let _ = vnni;
-            self.accumulate_portable(&p, width, &mut acc);
+            self.accumulate_portable(&p, cb, width, a);
+        };
+        if parallel() && self.cout > R {
+            use rayon::prelude::*;
+            acc.par_chunks_mut(R * width).enumerate().for_each(block);
+        } else {
+            acc.chunks_mut(R * width).enumerate().for_each(block);
         }
         // Σx under each output's window, for the offsets.
         let mut sx = vec![0i32; t_out];
@@ -137,15 +150,25 @@ impl QConv1d {
         }
         let scale = p.scale * self.w_scale;
         let mut out = vec![0f32; self.cout * t_out];
-        for co in 0..self.cout {
+        let wide = avx512();
+        let row = |(co, o): (usize, &mut [f32])| {
             let (off, zw) = (self.offset[co], p.zp * self.wsum[co]);
             let b = self.bias.as_ref().map_or(0.0, |b| b[co]);
             let a = &acc[co * width..co * width + t_out];
-            for ((o, &v), &s) in out[co * t_out..(co + 1) * t_out].iter_mut().zip(a).zip(&sx) {
-                // Σ (x − x_zp)(w − w_zp) = Σ x·(w − w_zp − c) + c·Σx − x_zp·Σ(w − w_zp).
-                let y = v.wrapping_add(off.wrapping_mul(s)).wrapping_sub(zw);
-                *o = y as f32 * scale + b;
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                // SAFETY: `avx512()` checked the CPU.
+                unsafe { finish_row_avx512(a, &sx, off, zw, scale, b, o) };
+                return;
             }
+            let _ = wide;
+            finish_row(a, &sx, off, zw, scale, b, o);
+        };
+        if parallel() {
+            use rayon::prelude::*;
+            out.par_chunks_mut(t_out).enumerate().for_each(row);
+        } else {
+            out.chunks_mut(t_out).enumerate().for_each(row);
         }
         out
     }
@@ -154,91 +177,171 @@ impl QConv1d {
     /// padded times per channel group.
     fn pack(&self, x: &[f32], t: usize, tp: usize) -> Packed {
         let (scale, zp) = dynamic_quant_params(x);
-        let groups = self.cin / 4;
+        let groups = self.cin.div_ceil(4);
         let mut packed = vec![zp as u8; groups * tp * 4];
         let zpf = zp as f32;
         let q = |v: f32| -> u8 { (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8 };
-        for (g, dst) in packed.chunks_exact_mut(tp * 4).enumerate() {
-            let src = |j: usize| &x[(4 * g + j) * t..(4 * g + j + 1) * t];
-            let (s0, s1, s2, s3) = (src(0), src(1), src(2), src(3));
-            let body = &mut dst[self.padding * 4..(self.padding + t) * 4];
-            for (i, px) in body.chunks_exact_mut(4).enumerate() {
-                px.copy_from_slice(&[q(s0[i]), q(s1[i]), q(s2[i]), q(s3[i])]);
+        let (cin, padding) = (self.cin, self.padding);
+        let wide = avx512();
+        let group = |(g, dst): (usize, &mut [u8])| {
+            let body = &mut dst[padding * 4..(padding + t) * 4];
+            if 4 * g + 4 <= cin {
+                let src = |j: usize| &x[(4 * g + j) * t..(4 * g + j + 1) * t];
+                let s4 = [src(0), src(1), src(2), src(3)];
+                #[cfg(target_arch = "x86_64")]
+                if wide {
+                    // SAFETY: `avx512()` checked the CPU.
+                    unsafe { quantise4_avx512(s4, scale, zpf, body) };
+                    return;
+                }
+                let _ = wide;
+                quantise4(s4, scale, zpf, body);
+            } else {
+                for ci in 4 * g..cin {
+                    for (px, &v) in body.chunks_exact_mut(4).zip(&x[ci * t..(ci + 1) * t]) {
+                        px[ci - 4 * g] = q(v);
+                    }
+                }
             }
+        };
+        if parallel() {
+            use rayon::prelude::*;
+            packed.par_chunks_mut(tp * 4).enumerate().for_each(group);
+        } else {
+            packed.chunks_mut(tp * 4).enumerate().for_each(group);
         }
+        const SUM_CHUNK: usize = 4096;
         let mut colsum = vec![0i32; tp];
-        for dst in packed.chunks_exact(tp * 4) {
-            for (s, px) in colsum.iter_mut().zip(dst.chunks_exact(4)) {
-                *s += px[0] as i32 + px[1] as i32 + px[2] as i32 + px[3] as i32;
+        let sums = |(i, cs): (usize, &mut [i32])| {
+            for dst in packed.chunks_exact(tp * 4) {
+                for (s, px) in cs.iter_mut().zip(dst[i * 4 * SUM_CHUNK..].chunks_exact(4)) {
+                    *s += px[0] as i32 + px[1] as i32 + px[2] as i32 + px[3] as i32;
+                }
             }
+        };
+        if parallel() {
+            use rayon::prelude::*;
+            colsum.par_chunks_mut(SUM_CHUNK).enumerate().for_each(sums);
+        } else {
+            colsum.chunks_mut(SUM_CHUNK).enumerate().for_each(sums);
         }
         Packed { x: packed, tp, colsum, zp, scale }
     }
 
-    fn accumulate_portable(&self, p: &Packed, width: usize, acc: &mut [i32]) {
-        let groups = self.cin / 4;
-        let mut w = self.packed.chunks_exact(R * 4);
-        for cb in 0..self.cout / R {
-            for tap in 0..self.k {
-                for g in 0..groups {
-                    let wr = w.next().expect("packed weights cover every tile");
-                    let xs = &p.x[(g * p.tp + tap * self.dilation) * 4..];
-                    for r in 0..R {
-                        let wv = &wr[r * 4..r * 4 + 4];
-                        let row = &mut acc[(cb * R + r) * width..(cb * R + r + 1) * width];
-                        for (ti, a) in row.iter_mut().enumerate() {
-                            let xv = &xs[ti * 4..ti * 4 + 4];
-                            *a += (0..4).map(|j| xv[j] as i32 * wv[j] as i32).sum::<i32>();
-                        }
+    /// Output channels `cb·R .. cb·R + R` into `acc` (`R` rows of `width`).
+    fn accumulate_portable(&self, p: &Packed, cb: usize, width: usize, acc: &mut [i32]) {
+        let groups = self.cin.div_ceil(4);
+        let block = self.k * groups * R * 4;
+        let mut w = self.packed[cb * block..(cb + 1) * block].chunks_exact(R * 4);
+        for tap in 0..self.k {
+            for g in 0..groups {
+                let wr = w.next().expect("packed weights cover every tile");
+                let xs = &p.x[(g * p.tp + tap * self.dilation) * 4..];
+                for (r, row) in acc.chunks_exact_mut(width).enumerate() {
+                    let wv = &wr[r * 4..r * 4 + 4];
+                    for (ti, a) in row.iter_mut().enumerate() {
+                        let xv = &xs[ti * 4..ti * 4 + 4];
+                        *a += (0..4).map(|j| xv[j] as i32 * wv[j] as i32).sum::<i32>();
                     }
                 }
             }
         }
     }
 
+    /// As [`QConv1d::accumulate_portable`], 8 × 48 outputs at a time with `vpdpbusd`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    unsafe fn accumulate_vnni(&self, p: &Packed, tiles: usize, acc: &mut [i32]) {
+    unsafe fn accumulate_vnni(&self, p: &Packed, cb: usize, tiles: usize, acc: &mut [i32]) {
         use std::arch::x86_64::*;
-        let groups = self.cin / 4;
+        let groups = self.cin.div_ceil(4);
         let width = tiles * TT;
         let block = self.k * groups * R * 4;
-        for cb in 0..self.cout / R {
-            let wb = &self.packed[cb * block..(cb + 1) * block];
-            for tile in 0..tiles {
-                let t0 = tile * TT;
-                let mut a = [[_mm512_setzero_si512(); V]; R];
-                let mut wp = wb.as_ptr();
-                for tap in 0..self.k {
-                    for g in 0..groups {
-                        // SAFETY: the packed input holds `tiles · TT + span` times per group,
-                        // so 3 vectors from `t0 + tap · dilation` stay inside it; `wp` walks
-                        // `block` bytes, exactly this tile's weights.
-                        unsafe {
-                            let xp = p.x.as_ptr().add((g * p.tp + t0 + tap * self.dilation) * 4);
-                            let x0 = _mm512_loadu_si512(xp as *const _);
-                            let x1 = _mm512_loadu_si512(xp.add(64) as *const _);
-                            let x2 = _mm512_loadu_si512(xp.add(128) as *const _);
-                            for (r, ar) in a.iter_mut().enumerate() {
-                                let w = _mm512_set1_epi32((wp.add(4 * r) as *const i32).read_unaligned());
-                                ar[0] = _mm512_dpbusd_epi32(ar[0], x0, w);
-                                ar[1] = _mm512_dpbusd_epi32(ar[1], x1, w);
-                                ar[2] = _mm512_dpbusd_epi32(ar[2], x2, w);
-                            }
-                            wp = wp.add(R * 4);
+        let wb = &self.packed[cb * block..(cb + 1) * block];
+        assert!(acc.len() == R * width && p.x.len() >= groups * p.tp * 4);
+        for tile in 0..tiles {
+            let t0 = tile * TT;
+            let mut a = [[_mm512_setzero_si512(); V]; R];
+            let mut wp = wb.as_ptr();
+            for tap in 0..self.k {
+                for g in 0..groups {
+                    // SAFETY: the packed input holds `tiles · TT + span` times per group, so 3
+                    // vectors from `t0 + tap · dilation` stay inside it; `wp` walks `block`
+                    // bytes, exactly this block's weights.
+                    unsafe {
+                        let xp = p.x.as_ptr().add((g * p.tp + t0 + tap * self.dilation) * 4);
+                        let x0 = _mm512_loadu_si512(xp as *const _);
+                        let x1 = _mm512_loadu_si512(xp.add(64) as *const _);
+                        let x2 = _mm512_loadu_si512(xp.add(128) as *const _);
+                        for (r, ar) in a.iter_mut().enumerate() {
+                            let w = _mm512_set1_epi32((wp.add(4 * r) as *const i32).read_unaligned());
+                            ar[0] = _mm512_dpbusd_epi32(ar[0], x0, w);
+                            ar[1] = _mm512_dpbusd_epi32(ar[1], x1, w);
+                            ar[2] = _mm512_dpbusd_epi32(ar[2], x2, w);
                         }
+                        wp = wp.add(R * 4);
                     }
                 }
-                for (r, ar) in a.iter().enumerate() {
-                    let row = (cb * R + r) * width + t0;
-                    for (v, av) in ar.iter().enumerate() {
-                        // SAFETY: `acc` is `cout · width` long and `t0 + 48 ≤ width`.
-                        unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(row + 16 * v) as *mut _, *av) };
-                    }
+            }
+            for (r, ar) in a.iter().enumerate() {
+                for (v, av) in ar.iter().enumerate() {
+                    // SAFETY: `acc` is `R · width` long and `t0 + 48 ≤ width`.
+                    unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(r * width + t0 + 16 * v) as *mut _, *av) };
                 }
             }
         }
     }
+}
+
+/// One output channel: the integer sums corrected for the weight offset and the input's zero
+/// point, then rescaled as onnxruntime's `Cast → Mul(x_scale · w_scale)`, plus the bias.
+#[inline(always)]
+fn finish_row(acc: &[i32], sx: &[i32], off: i32, zw: i32, scale: f32, bias: f32, out: &mut [f32]) {
+    for ((o, &v), &s) in out.iter_mut().zip(acc).zip(sx) {
+        // Σ (x − x_zp)(w − w_zp) = Σ x·(w − w_zp − c) + c·Σx − x_zp·Σ(w − w_zp).
+        let y = v.wrapping_add(off.wrapping_mul(s)).wrapping_sub(zw);
+        *o = y as f32 * scale + bias;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn finish_row_avx512(acc: &[i32], sx: &[i32], off: i32, zw: i32, scale: f32, bias: f32, out: &mut [f32]) {
+    finish_row(acc, sx, off, zw, scale, bias, out)
+}
+
+/// Four channels quantised and interleaved into `[time][4]`.
+#[inline(always)]
+fn quantise4(src: [&[f32]; 4], scale: f32, zpf: f32, body: &mut [u8]) {
+    let q = |v: f32| -> u8 { (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8 };
+    let [s0, s1, s2, s3] = src;
+    for (i, px) in body.chunks_exact_mut(4).enumerate() {
+        px.copy_from_slice(&[q(s0[i]), q(s1[i]), q(s2[i]), q(s3[i])]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantise4_avx512(src: [&[f32]; 4], scale: f32, zpf: f32, body: &mut [u8]) {
+    quantise4(src, scale, zpf, body)
+}
+
+/// Whether the AVX-512 builds of the plain loops can run (same operations, same bits).
+fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether to split work over rayon's threads (one thread: no hand-off at all).
+fn parallel() -> bool {
+    rayon::current_num_threads() > 1
 }
 
 /// `v.round_ties_even()` for |v| < 2²² (the quantiser's range), without a library call: adding
@@ -253,7 +356,38 @@ fn round_half_even(v: f32) -> f32 {
 /// onnxruntime's `DynamicQuantizeLinear` parameters for `u8`: the range widened to include 0,
 /// scale = range / 255, zero point = round(−min / scale) (half to even), clamped to 0..=255.
 pub fn dynamic_quant_params(x: &[f32]) -> (f32, i32) {
-    let (lo, hi) = x.iter().fold((0f32, 0f32), |(l, h), &v| (l.min(v), h.max(v)));
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: `avx512()` checked the CPU.
+        return unsafe { dynamic_quant_params_avx512(x) };
+    }
+    dynamic_quant_params_plain(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dynamic_quant_params_avx512(x: &[f32]) -> (f32, i32) {
+    dynamic_quant_params_plain(x)
+}
+
+#[inline(always)]
+fn dynamic_quant_params_plain(x: &[f32]) -> (f32, i32) {
+    // 16 running minima and maxima (starting at 0, so the range includes it), so it vectorises;
+    // NaN is passed over, as by `f32::min`.
+    let (mut lo16, mut hi16) = ([0f32; 16], [0f32; 16]);
+    let mut chunks = x.chunks_exact(16);
+    for ch in &mut chunks {
+        for j in 0..16 {
+            lo16[j] = if ch[j] < lo16[j] { ch[j] } else { lo16[j] };
+            hi16[j] = if ch[j] > hi16[j] { ch[j] } else { hi16[j] };
+        }
+    }
+    for (j, &v) in chunks.remainder().iter().enumerate() {
+        lo16[j] = if v < lo16[j] { v } else { lo16[j] };
+        hi16[j] = if v > hi16[j] { v } else { hi16[j] };
+    }
+    let lo = lo16.iter().fold(0f32, |a, &b| a.min(b));
+    let hi = hi16.iter().fold(0f32, |a, &b| a.max(b));
     let scale = if hi == lo { 1.0 } else { (hi - lo) / 255.0 };
     let zp = round_half_even((0.0 - lo / scale).clamp(0.0, 255.0)) as i32;
     (scale, zp)
@@ -320,7 +454,7 @@ mod tests {
     fn integer_convolution_equals_the_sum_written_out() {
         // Zero points that make w − zp overflow a signed byte on either side, odd lengths, a
         // tile's remainder, dilation and padding as the generator's blocks use them.
-        for (cin, cout, k, d, t, zp, seed) in [(8, 8, 3, 1, 5, 70, 1), (16, 16, 7, 3, 61, 200, 2), (12, 24, 11, 5, 130, 10, 3), (4, 8, 1, 1, 48, 128, 4)] {
+        for (cin, cout, k, d, t, zp, seed) in [(8, 8, 3, 1, 5, 70, 1), (16, 16, 7, 3, 61, 200, 2), (12, 24, 11, 5, 130, 10, 3), (4, 8, 1, 1, 48, 128, 4), (10, 8, 3, 1, 50, 60, 5), (1090 % 8 + 1, 16, 3, 1, 97, 250, 6)] {
             let w = kernel(cout * cin * k, zp, seed);
             let bias = noise(cout, seed + 10);
             let c = QConv1d::new(&w, [cout, cin, k], 0.0123, Some(bias), d * (k - 1) / 2, d).expect("fits the tiling");

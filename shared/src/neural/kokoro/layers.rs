@@ -223,12 +223,18 @@ impl AdainResBlk {
         } else {
             None
         };
+        // The decoder's blocks (1,024 wide at up to 160 frames a second) run in 8 bits when the
+        // generator does; the prosody predictor's stay float, so F0 and energy are the float
+        // graph's.
+        let int = |name: &str| -> Result<Option<(Vec<i32>, [usize; 3], f32)>> {
+            if node.starts_with("/decoder/") { wt.kernel_int(&format!("ConvInteger {node}/{name}/Conv_quant")) } else { Ok(None) }
+        };
         Ok(Self {
             norm1: AdaIn::load(wt, &format!("{sd}.norm1"), dim_in)?,
             norm2: AdaIn::load(wt, &format!("{sd}.norm2"), dim_out)?,
-            conv1: Conv::same(conv("conv1")?, Some(bias("conv1")?), 1)?,
-            conv2: Conv::same(conv("conv2")?, Some(bias("conv2")?), 1)?,
-            conv1x1: if dim_in != dim_out { Some(Conv::same(conv("conv1x1")?, None, 1)?) } else { None },
+            conv1: Conv::same(conv("conv1")?, Some(bias("conv1")?), 1)?.with_int8(int("conv1")?)?,
+            conv2: Conv::same(conv("conv2")?, Some(bias("conv2")?), 1)?.with_int8(int("conv2")?)?,
+            conv1x1: if dim_in != dim_out { Some(Conv::same(conv("conv1x1")?, None, 1)?.with_int8(int("conv1x1")?)?) } else { None },
             pool,
         })
     }
@@ -358,44 +364,54 @@ impl AdaIn {
 pub(crate) fn adain_snake(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], (alpha, inv): &(Vec<f32>, Vec<f32>)) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F.
-        unsafe { adain_snake_avx512(x, t, gamma, beta, alpha, inv, &mut out) };
-        return out;
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    let row = |(c, (o, row)): (usize, (&mut [f32], &[f32]))| {
+        let p = (gamma[c], beta[c], alpha[c], inv[c]);
+        #[cfg(target_arch = "x86_64")]
+        if avx512 {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { adain_snake_row_avx512(row, p, o) };
+            return;
+        }
+        adain_snake_row(row, p, o);
+    };
+    if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        out.par_chunks_mut(t).zip(x.par_chunks(t)).enumerate().for_each(row);
+    } else {
+        out.chunks_mut(t).zip(x.chunks(t)).enumerate().for_each(row);
     }
-    adain_snake_into(x, t, gamma, beta, alpha, inv, &mut out);
     out
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn adain_snake_avx512(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], alpha: &[f32], inv: &[f32], out: &mut [f32]) {
-    adain_snake_into(x, t, gamma, beta, alpha, inv, out)
+unsafe fn adain_snake_row_avx512(row: &[f32], p: (f32, f32, f32, f32), o: &mut [f32]) {
+    adain_snake_row(row, p, o)
 }
 
+/// One channel: `p` = (1 + γ, β, α, 1/α).
 #[inline(always)]
-fn adain_snake_into(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], alpha: &[f32], inv: &[f32], out: &mut [f32]) {
-    for (c, (row, o)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
-        let mean = lane_sum(row, |v| v) / t as f32;
-        let var = lane_sum(row, |v| (v - mean) * (v - mean)) / t as f32;
-        let inv_std = 1.0 / (var + 1e-5).sqrt();
-        let (g, b, a, ia) = (gamma[c], beta[c], alpha[c], inv[c]);
-        // Largest |αx| as bits: for non-negative floats the bit patterns order as the values
-        // (NaN above infinity), and an integer maximum vectorises where a float one does not.
-        let mut far = 0u32;
+fn adain_snake_row(row: &[f32], (g, b, a, ia): (f32, f32, f32, f32), o: &mut [f32]) {
+    let t = row.len();
+    let mean = lane_sum(row, |v| v) / t as f32;
+    let var = lane_sum(row, |v| (v - mean) * (v - mean)) / t as f32;
+    let inv_std = 1.0 / (var + 1e-5).sqrt();
+    // Largest |αx| as bits: for non-negative floats the bit patterns order as the values (NaN
+    // above infinity), and an integer maximum vectorises where a float one does not.
+    let mut far = 0u32;
+    for (y, &v) in o.iter_mut().zip(row) {
+        let n = (v - mean) * inv_std * g + b;
+        let z = n * a;
+        far = far.max(z.abs().to_bits());
+        *y = n + sin_squared(z) * ia;
+    }
+    if far >= SIN_SQUARED_RANGE.to_bits() {
+        // Beyond the fast reduction's range (never in practice), or NaN: the library sine.
         for (y, &v) in o.iter_mut().zip(row) {
             let n = (v - mean) * inv_std * g + b;
-            let z = n * a;
-            far = far.max(z.abs().to_bits());
-            *y = n + sin_squared(z) * ia;
-        }
-        if far >= SIN_SQUARED_RANGE.to_bits() {
-            // Beyond the fast reduction's range (never in practice), or NaN: the library sine.
-            for (y, &v) in o.iter_mut().zip(row) {
-                let n = (v - mean) * inv_std * g + b;
-                let s = (n * a).sin();
-                *y = n + s * s * ia;
-            }
+            let s = (n * a).sin();
+            *y = n + s * s * ia;
         }
     }
 }

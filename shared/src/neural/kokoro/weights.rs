@@ -102,7 +102,8 @@ impl Weights {
         let mut ints = Vec::with_capacity(values.len());
         for v in values {
             let q = v / scale;
-            let r = q.round();
+            // Rounded without a library call (|q| ≤ 255 ≪ 2²²); a tie cannot occur here.
+            let r = (q + 12_582_912.0) - 12_582_912.0;
             // The fold wrote (W_q − zp) · scale in f32: dividing gives the integer back to well
             // within a thousandth; anything else is not this fold's weight.
             if (q - r).abs() > 1e-3 || r.abs() > 255.0 {
