@@ -44,6 +44,11 @@ pub struct QConv1d {
     bias: Option<Vec<f32>>,
 }
 
+thread_local! {
+    /// Per thread: the packed input and the integer sums of the last call, reused.
+    static SCRATCH: std::cell::Cell<(Vec<u8>, Vec<i32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
 /// What the portable path and the VNNI path share: the quantised, packed input.
 struct Packed {
     /// `[cin / 4][tp][4]`, padding filled with the zero point.
@@ -111,10 +116,18 @@ impl QConv1d {
 
     /// `x` `[cin, t]` → `[cout, t_out]` with `t_out = t + 2·padding − dilation·(k − 1)`.
     pub fn forward(&self, x: &[f32], t: usize) -> Vec<f32> {
+        self.forward_owned(x.to_vec(), t)
+    }
+
+    /// As [`QConv1d::forward`], writing the output into the input's allocation once the input
+    /// is quantised. The working buffers are kept per thread between calls: at the generator's
+    /// sizes (megabytes) fresh allocations come from the kernel as zeroed pages every time, and
+    /// that cost more than a sixth of the whole synthesis.
+    pub fn forward_owned(&self, x: Vec<f32>, t: usize) -> Vec<f32> {
         self.forward_with(x, t, vnni_available())
     }
 
-    fn forward_with(&self, x: &[f32], t: usize, vnni: bool) -> Vec<f32> {
+    fn forward_with(&self, mut x: Vec<f32>, t: usize, vnni: bool) -> Vec<f32> {
         assert_eq!(x.len(), self.cin * t, "input is not [cin, t]");
         let span = self.dilation * (self.k - 1);
         let t_out = (t + 2 * self.padding).saturating_sub(span);
@@ -122,9 +135,11 @@ impl QConv1d {
             return Vec::new();
         }
         let tiles = t_out.div_ceil(TT);
-        let p = self.pack(x, t, tiles * TT + span);
+        let (mut pbuf, mut acc) = SCRATCH.with(|s| s.take());
+        let p = self.pack(&x, t, tiles * TT + span, std::mem::take(&mut pbuf));
         let width = tiles * TT;
-        let mut acc = vec![0i32; self.cout * width];
+        acc.clear();
+        acc.resize(self.cout * width, 0);
         // Output channel blocks are independent: split them over the inference threads. The sums
         // are exact, so the result does not depend on the split.
         let block = |(cb, a): (usize, &mut [i32])| {
@@ -149,7 +164,9 @@ impl QConv1d {
             *s = (0..self.k).map(|tap| p.colsum[ti + tap * self.dilation]).sum();
         }
         let scale = p.scale * self.w_scale;
-        let mut out = vec![0f32; self.cout * t_out];
+        let mut out = std::mem::take(&mut x);
+        out.clear();
+        out.resize(self.cout * t_out, 0.0);
         let wide = avx512();
         let row = |(co, o): (usize, &mut [f32])| {
             let (off, zw) = (self.offset[co], p.zp * self.wsum[co]);
@@ -170,15 +187,17 @@ impl QConv1d {
         } else {
             out.chunks_mut(t_out).enumerate().for_each(row);
         }
+        SCRATCH.with(|s| s.set((p.x, acc)));
         out
     }
 
     /// Quantises `x` (onnxruntime's `DynamicQuantizeLinear`) into the packed layout, `tp`
     /// padded times per channel group.
-    fn pack(&self, x: &[f32], t: usize, tp: usize) -> Packed {
+    fn pack(&self, x: &[f32], t: usize, tp: usize, mut packed: Vec<u8>) -> Packed {
         let (scale, zp) = dynamic_quant_params(x);
         let groups = self.cin.div_ceil(4);
-        let mut packed = vec![zp as u8; groups * tp * 4];
+        packed.clear();
+        packed.resize(groups * tp * 4, zp as u8);
         let zpf = zp as f32;
         let q = |v: f32| -> u8 { (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8 };
         let (cin, padding) = (self.cin, self.padding);
@@ -460,10 +479,10 @@ mod tests {
             let c = QConv1d::new(&w, [cout, cin, k], 0.0123, Some(bias), d * (k - 1) / 2, d).expect("fits the tiling");
             let x: Vec<f32> = noise(cin * t, seed + 20).iter().map(|v| v * 3.0 + 0.7).collect();
             let want = reference(&c, &w, &x, t);
-            let portable = c.forward_with(&x, t, false);
+            let portable = c.forward_with(x.clone(), t, false);
             assert_eq!(portable, want, "portable path, cin {cin} k {k} d {d} t {t}");
             if vnni_available() {
-                assert_eq!(c.forward_with(&x, t, true), want, "VNNI path, cin {cin} k {k} d {d} t {t}");
+                assert_eq!(c.forward_with(x.clone(), t, true), want, "VNNI path, cin {cin} k {k} d {d} t {t}");
             }
         }
     }
@@ -502,7 +521,7 @@ mod tests {
                 let start = std::time::Instant::now();
                 let n = if vnni { 5 } else { 1 };
                 for _ in 0..n {
-                    std::hint::black_box(c.forward_with(&x, t, vnni));
+                    std::hint::black_box(c.forward_with(x.clone(), t, vnni));
                 }
                 let s = start.elapsed().as_secs_f64() / n as f64;
                 println!("ch {ch} k {k} t {t} vnni {vnni}: {:.1} ms, {:.1} GMAC/s", s * 1e3, macs / s / 1e9);

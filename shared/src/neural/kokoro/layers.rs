@@ -276,7 +276,7 @@ pub(crate) fn nearest_up2(x: &Tensor) -> Result<Tensor> {
 /// conv, each added back to its input. Snake: `x + sin²(αx)/α`.
 ///
 /// The generator runs these at up to 4,800 frames a second of audio, so the block works on
-/// plain `[C, T]` buffers: AdaIN and Snake are one pass ([`adain_snake`]) instead of a dozen
+/// plain `[C, T]` buffers: AdaIN and Snake are one pass ([`adain_snake_in_place`]) instead of a dozen
 /// tensor ops each allocating a tensor, and the convolutions take the buffer as it is.
 pub(crate) struct AdaInResBlock1 {
     rounds: Vec<Round>,
@@ -321,13 +321,17 @@ impl AdaInResBlock1 {
         let (_, c, t) = x.dims3()?;
         let mut x: Vec<f32> = x.flatten_all()?.to_vec1()?;
         let dev = s.device();
+        // One working buffer for the block: AdaIN+Snake run in place and the convolutions write
+        // into their input's allocation.
+        let mut xt = x.clone();
         for r in &self.rounds {
             let (g, b) = r.n1.gamma_beta(s)?;
-            let xt = adain_snake(&x, t, &g, &b, &r.a1);
-            let xt = r.c1.forward_same(xt, c, t, dev)?;
+            xt.copy_from_slice(&x);
+            adain_snake_in_place(&mut xt, t, &g, &b, &r.a1);
+            xt = r.c1.forward_same(xt, c, t, dev)?;
             let (g, b) = r.n2.gamma_beta(s)?;
-            let xt = adain_snake(&xt, t, &g, &b, &r.a2);
-            let xt = r.c2.forward_same(xt, c, t, dev)?;
+            adain_snake_in_place(&mut xt, t, &g, &b, &r.a2);
+            xt = r.c2.forward_same(xt, c, t, dev)?;
             for (a, h) in x.iter_mut().zip(&xt) {
                 *a = h + *a;
             }
@@ -340,7 +344,7 @@ impl Conv {
     /// A "same" convolution (`cin` = `cout` = `c`, length kept) on a `[c, t]` buffer.
     fn forward_same(&self, x: Vec<f32>, c: usize, t: usize, dev: &candle_core::Device) -> Result<Vec<f32>> {
         let y = match &self.q {
-            Some(q) => q.forward(&x, t),
+            Some(q) => q.forward_owned(x, t),
             None => self.forward(&Tensor::from_vec(x, (1, c, t), dev)?)?.flatten_all()?.to_vec1()?,
         };
         debug_assert_eq!(y.len(), c * t);
@@ -357,42 +361,49 @@ impl AdaIn {
     }
 }
 
+/// [`adain_snake_in_place`] into a new buffer.
+#[cfg(test)]
+pub(crate) fn adain_snake(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], alpha: &(Vec<f32>, Vec<f32>)) -> Vec<f32> {
+    let mut out = x.to_vec();
+    adain_snake_in_place(&mut out, t, gamma, beta, alpha);
+    out
+}
+
 /// AdaIN (instance norm over time, ε = 1e-5, then `γ·x + β`) and Snake (`x + sin²(αx)/α`) of a
-/// `[C, T]` buffer, channel by channel. Written so the compiler vectorises it (lane-wise partial
+/// `[C, T]` buffer, in place, channel by channel. Written so the compiler vectorises it (lane-wise partial
 /// sums, a branch-free sine); the AVX-512 build of the same code gives the same bits, since it
 /// uses the same operations in the same order.
-pub(crate) fn adain_snake(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], (alpha, inv): &(Vec<f32>, Vec<f32>)) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
+pub(crate) fn adain_snake_in_place(x: &mut [f32], t: usize, gamma: &[f32], beta: &[f32], (alpha, inv): &(Vec<f32>, Vec<f32>)) {
     #[cfg(target_arch = "x86_64")]
     let avx512 = std::arch::is_x86_feature_detected!("avx512f");
-    let row = |(c, (o, row)): (usize, (&mut [f32], &[f32]))| {
+    let row = |(c, row): (usize, &mut [f32])| {
         let p = (gamma[c], beta[c], alpha[c], inv[c]);
         #[cfg(target_arch = "x86_64")]
         if avx512 {
             // SAFETY: the CPU has AVX-512F.
-            unsafe { adain_snake_row_avx512(row, p, o) };
+            unsafe { adain_snake_row_avx512(row, p) };
             return;
         }
-        adain_snake_row(row, p, o);
+        adain_snake_row(row, p);
     };
     if rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
-        out.par_chunks_mut(t).zip(x.par_chunks(t)).enumerate().for_each(row);
+        x.par_chunks_mut(t).enumerate().for_each(row);
     } else {
-        out.chunks_mut(t).zip(x.chunks(t)).enumerate().for_each(row);
+        x.chunks_mut(t).enumerate().for_each(row);
     }
-    out
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn adain_snake_row_avx512(row: &[f32], p: (f32, f32, f32, f32), o: &mut [f32]) {
-    adain_snake_row(row, p, o)
+unsafe fn adain_snake_row_avx512(row: &mut [f32], p: (f32, f32, f32, f32)) {
+    adain_snake_row(row, p)
 }
 
-/// One channel: `p` = (1 + γ, β, α, 1/α).
+/// One channel, in place: `p` = (1 + γ, β, α, 1/α). The statistics are taken first, then each
+/// value depends only on itself.
 #[inline(always)]
-fn adain_snake_row(row: &[f32], (g, b, a, ia): (f32, f32, f32, f32), o: &mut [f32]) {
+fn adain_snake_row(row: &mut [f32], (g, b, a, ia): (f32, f32, f32, f32)) {
     let t = row.len();
     let mean = lane_sum(row, |v| v) / t as f32;
     let var = lane_sum(row, |v| (v - mean) * (v - mean)) / t as f32;
@@ -400,19 +411,22 @@ fn adain_snake_row(row: &[f32], (g, b, a, ia): (f32, f32, f32, f32), o: &mut [f3
     // Largest |αx| as bits: for non-negative floats the bit patterns order as the values (NaN
     // above infinity), and an integer maximum vectorises where a float one does not.
     let mut far = 0u32;
-    for (y, &v) in o.iter_mut().zip(row) {
-        let n = (v - mean) * inv_std * g + b;
-        let z = n * a;
+    for v in row.iter() {
+        let z = ((v - mean) * inv_std * g + b) * a;
         far = far.max(z.abs().to_bits());
-        *y = n + sin_squared(z) * ia;
     }
     if far >= SIN_SQUARED_RANGE.to_bits() {
         // Beyond the fast reduction's range (never in practice), or NaN: the library sine.
-        for (y, &v) in o.iter_mut().zip(row) {
-            let n = (v - mean) * inv_std * g + b;
+        for v in row.iter_mut() {
+            let n = (*v - mean) * inv_std * g + b;
             let s = (n * a).sin();
-            *y = n + s * s * ia;
+            *v = n + s * s * ia;
         }
+        return;
+    }
+    for v in row.iter_mut() {
+        let n = (*v - mean) * inv_std * g + b;
+        *v = n + sin_squared(n * a) * ia;
     }
 }
 
