@@ -114,16 +114,12 @@ impl QConv1d {
         (self.cin, self.cout)
     }
 
-    /// `x` `[cin, t]` → `[cout, t_out]` with `t_out = t + 2·padding − dilation·(k − 1)`.
-    pub fn forward(&self, x: &[f32], t: usize) -> Vec<f32> {
-        self.forward_owned(x.to_vec(), t)
-    }
-
-    /// As [`QConv1d::forward`], writing the output into the input's allocation once the input
-    /// is quantised. The working buffers are kept per thread between calls: at the generator's
-    /// sizes (megabytes) fresh allocations come from the kernel as zeroed pages every time, and
-    /// that cost more than a sixth of the whole synthesis.
-    pub fn forward_owned(&self, x: Vec<f32>, t: usize) -> Vec<f32> {
+    /// `x` `[cin, t]` → `[cout, t_out]` with `t_out = t + 2·padding − dilation·(k − 1)`,
+    /// written into the input's allocation once the input is quantised. The working buffers are
+    /// kept per thread between calls: at the generator's sizes (megabytes) fresh allocations
+    /// come from the kernel as zeroed pages every time, and that cost more than a sixth of the
+    /// whole synthesis.
+    pub fn forward(&self, x: Vec<f32>, t: usize) -> Vec<f32> {
         self.forward_with(x, t, vnni_available())
     }
 
@@ -199,7 +195,6 @@ impl QConv1d {
         packed.clear();
         packed.resize(groups * tp * 4, zp as u8);
         let zpf = zp as f32;
-        let q = |v: f32| -> u8 { (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8 };
         let (cin, padding) = (self.cin, self.padding);
         let wide = avx512();
         let group = |(g, dst): (usize, &mut [u8])| {
@@ -218,7 +213,7 @@ impl QConv1d {
             } else {
                 for ci in 4 * g..cin {
                     for (px, &v) in body.chunks_exact_mut(4).zip(&x[ci * t..(ci + 1) * t]) {
-                        px[ci - 4 * g] = q(v);
+                        px[ci - 4 * g] = quantise(v, scale, zpf);
                     }
                 }
             }
@@ -328,10 +323,17 @@ unsafe fn finish_row_avx512(acc: &[i32], sx: &[i32], off: i32, zw: i32, scale: f
     finish_row(acc, sx, off, zw, scale, bias, out)
 }
 
+/// One value to `u8` as `QuantizeLinear` does: divided by the scale, rounded half to even,
+/// moved by the zero point, saturated.
+#[inline(always)]
+fn quantise(v: f32, scale: f32, zpf: f32) -> u8 {
+    (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8
+}
+
 /// Four channels quantised and interleaved into `[time][4]`.
 #[inline(always)]
 fn quantise4(src: [&[f32]; 4], scale: f32, zpf: f32, body: &mut [u8]) {
-    let q = |v: f32| -> u8 { (round_half_even(v / scale) + zpf).clamp(0.0, 255.0) as u8 };
+    let q = |v: f32| quantise(v, scale, zpf);
     let [s0, s1, s2, s3] = src;
     for (i, px) in body.chunks_exact_mut(4).enumerate() {
         px.copy_from_slice(&[q(s0[i]), q(s1[i]), q(s2[i]), q(s3[i])]);
@@ -345,7 +347,7 @@ unsafe fn quantise4_avx512(src: [&[f32]; 4], scale: f32, zpf: f32, body: &mut [u
 }
 
 /// Whether the AVX-512 builds of the plain loops can run (same operations, same bits).
-fn avx512() -> bool {
+pub(crate) fn avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::sync::OnceLock;
@@ -363,11 +365,12 @@ fn parallel() -> bool {
     rayon::current_num_threads() > 1
 }
 
-/// `v.round_ties_even()` for |v| < 2²² (the quantiser's range), without a library call: adding
+/// `v.round_ties_even()` for |v| < 2²² (the quantiser's range; also used for range reduction),
+/// without a library call: adding
 /// and taking away 1.5 · 2²³ leaves the float rounded to an integer in the default rounding mode,
 /// half to even, as `rintf` and the CPU's convert instructions do.
 #[inline(always)]
-fn round_half_even(v: f32) -> f32 {
+pub(crate) fn round_half_even(v: f32) -> f32 {
     const M: f32 = 12_582_912.0;
     (v + M) - M
 }
@@ -507,34 +510,5 @@ mod tests {
         let (s, zp) = dynamic_quant_params(&[-1.0, 1.55]);
         assert_eq!(s, 2.55 / 255.0);
         assert_eq!(zp, (1.0f32 / s).round_ties_even() as i32);
-    }
-
-    #[test]
-    #[ignore = "timing, run by hand with --release"]
-    fn time_generator_shapes() {
-        for (ch, k, d, t) in [(256usize, 7usize, 3usize, 4800usize), (128, 11, 5, 28800)] {
-            let w = kernel(ch * ch * k, 70, 5);
-            let c = QConv1d::new(&w, [ch, ch, k], 0.01, None, d * (k - 1) / 2, d).unwrap();
-            let x = noise(ch * t, 9);
-            let macs = (ch * ch * k * t) as f64;
-            for vnni in [true, false] {
-                let start = std::time::Instant::now();
-                let n = if vnni { 5 } else { 1 };
-                for _ in 0..n {
-                    std::hint::black_box(c.forward_with(x.clone(), t, vnni));
-                }
-                let s = start.elapsed().as_secs_f64() / n as f64;
-                println!("ch {ch} k {k} t {t} vnni {vnni}: {:.1} ms, {:.1} GMAC/s", s * 1e3, macs / s / 1e9);
-            }
-            let dev = candle_core::Device::Cpu;
-            let wt = candle_core::Tensor::from_vec(w.iter().map(|&v| v as f32 * 0.01).collect::<Vec<f32>>(), (ch, ch, k), &dev).unwrap();
-            let xt = candle_core::Tensor::from_vec(x.clone(), (1, ch, t), &dev).unwrap();
-            let start = std::time::Instant::now();
-            for _ in 0..3 {
-                std::hint::black_box(xt.conv1d(&wt, d * (k - 1) / 2, 1, d, 1).unwrap());
-            }
-            let s = start.elapsed().as_secs_f64() / 3.0;
-            println!("ch {ch} k {k} t {t} candle f32: {:.1} ms, {:.1} GMAC/s", s * 1e3, macs / s / 1e9);
-        }
     }
 }

@@ -2,8 +2,8 @@
 //! `[1, channels, time]` for convolutions and `[time, channels]` for LSTMs and linear layers.
 
 use super::super::ModelError;
-use super::weights::Weights;
-use crate::neural::qconv::QConv1d;
+use super::weights::{IntKernel, Weights};
+use crate::neural::qconv::{self, QConv1d, round_half_even};
 use candle_core::{D, Tensor};
 
 type Result<T> = std::result::Result<T, ModelError>;
@@ -67,8 +67,8 @@ impl Conv {
 
     /// Runs this convolution in 8-bit integers (onnxruntime's `DynamicQuantizeLinear →
     /// ConvInteger`) when `int` holds its integer kernel and the shape fits the kernel.
-    pub fn with_int8(mut self, int: Option<(Vec<i32>, [usize; 3], f32)>) -> Result<Self> {
-        if let Some((w, dims, scale)) = int
+    pub fn with_int8(mut self, int: Option<IntKernel>) -> Result<Self> {
+        if let Some(IntKernel { w, dims, scale }) = int
             && self.stride == 1
         {
             let bias = match &self.b {
@@ -89,7 +89,7 @@ impl Conv {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if let Some(q) = &self.q {
             let (_, cin, t) = x.dims3()?;
-            let y = q.forward(&x.flatten_all()?.to_vec1()?, t);
+            let y = q.forward(x.flatten_all()?.to_vec1()?, t);
             let cout = q.channels().1;
             debug_assert_eq!(cin, q.channels().0);
             let t_out = y.len() / cout;
@@ -226,7 +226,7 @@ impl AdainResBlk {
         // The decoder's blocks (1,024 wide at up to 160 frames a second) run in 8 bits when the
         // generator does; the prosody predictor's stay float, so F0 and energy are the float
         // graph's.
-        let int = |name: &str| -> Result<Option<(Vec<i32>, [usize; 3], f32)>> {
+        let int = |name: &str| -> Result<Option<IntKernel>> {
             if node.starts_with("/decoder/") { wt.kernel_int(&format!("ConvInteger {node}/{name}/Conv_quant")) } else { Ok(None) }
         };
         Ok(Self {
@@ -333,7 +333,7 @@ impl AdaInResBlock1 {
             adain_snake_in_place(&mut xt, t, &g, &b, &r.a2);
             xt = r.c2.forward_same(xt, c, t, dev)?;
             for (a, h) in x.iter_mut().zip(&xt) {
-                *a = h + *a;
+                *a += h;
             }
         }
         Ok(Tensor::from_vec(x, (1, c, t), dev)?)
@@ -344,7 +344,7 @@ impl Conv {
     /// A "same" convolution (`cin` = `cout` = `c`, length kept) on a `[c, t]` buffer.
     fn forward_same(&self, x: Vec<f32>, c: usize, t: usize, dev: &candle_core::Device) -> Result<Vec<f32>> {
         let y = match &self.q {
-            Some(q) => q.forward_owned(x, t),
+            Some(q) => q.forward(x, t),
             None => self.forward(&Tensor::from_vec(x, (1, c, t), dev)?)?.flatten_all()?.to_vec1()?,
         };
         debug_assert_eq!(y.len(), c * t);
@@ -375,12 +375,12 @@ pub(crate) fn adain_snake(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], alph
 /// uses the same operations in the same order.
 pub(crate) fn adain_snake_in_place(x: &mut [f32], t: usize, gamma: &[f32], beta: &[f32], (alpha, inv): &(Vec<f32>, Vec<f32>)) {
     #[cfg(target_arch = "x86_64")]
-    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    let avx512 = qconv::avx512();
     let row = |(c, row): (usize, &mut [f32])| {
         let p = (gamma[c], beta[c], alpha[c], inv[c]);
         #[cfg(target_arch = "x86_64")]
         if avx512 {
-            // SAFETY: the CPU has AVX-512F.
+            // SAFETY: `qconv::avx512()` checked the CPU.
             unsafe { adain_snake_row_avx512(row, p) };
             return;
         }
@@ -457,8 +457,7 @@ pub(crate) fn sin_squared(z: f32) -> f32 {
     const P1: f32 = 3.140625;
     const P2: f32 = 9.675_026e-4;
     const P3: f32 = 1.509_958e-7;
-    const M: f32 = 12_582_912.0;
-    let k = (z * std::f32::consts::FRAC_1_PI + M) - M;
+    let k = round_half_even(z * std::f32::consts::FRAC_1_PI);
     let r = ((z - k * P1) - k * P2) - k * P3;
     let r2 = r * r;
     let p = 1.0 / 6_227_020_800.0;

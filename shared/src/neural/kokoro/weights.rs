@@ -12,6 +12,13 @@ use candle_core::{DType, Tensor};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// A convolution kernel as the integers `W_q − zero point` (`[out, in, k]`) and its scale.
+pub(crate) struct IntKernel {
+    pub w: Vec<i32>,
+    pub dims: [usize; 3],
+    pub scale: f32,
+}
+
 pub(crate) struct Weights {
     path: PathBuf,
     tensors: HashMap<String, Tensor>,
@@ -90,7 +97,7 @@ impl Weights {
     /// The kernel of a ConvInteger node as the integers `W_q − zero_point` and its scale, when
     /// 8-bit arithmetic was asked for ([`Weights::int8`]), this CPU has the integer kernel and
     /// the file records the weight's scale. `None` means: convolve in float.
-    pub fn kernel_int(&self, consumer: &str) -> Result<Option<(Vec<i32>, [usize; 3], f32)>, ModelError> {
+    pub fn kernel_int(&self, consumer: &str) -> Result<Option<IntKernel>, ModelError> {
         if !self.int8 || !crate::neural::qconv::vnni_available() {
             return Ok(None);
         }
@@ -102,8 +109,7 @@ impl Weights {
         let mut ints = Vec::with_capacity(values.len());
         for v in values {
             let q = v / scale;
-            // Rounded without a library call (|q| ≤ 255 ≪ 2²²); a tie cannot occur here.
-            let r = (q + 12_582_912.0) - 12_582_912.0;
+            let r = crate::neural::qconv::round_half_even(q);
             // The fold wrote (W_q − zp) · scale in f32: dividing gives the integer back to well
             // within a thousandth; anything else is not this fold's weight.
             if (q - r).abs() > 1e-3 || r.abs() > 255.0 {
@@ -111,7 +117,7 @@ impl Weights {
             }
             ints.push(r as i32);
         }
-        Ok(Some((ints, [dims.0, dims.1, dims.2], scale)))
+        Ok(Some(IntKernel { w: ints, dims: [dims.0, dims.1, dims.2], scale }))
     }
 }
 
