@@ -33,8 +33,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let quality = "mode=Quality (43 ms)".to_owned();
         r.insert(1, ("voirs-converter Live +7 st".into(), "voirs-converter".into(), vec!["pitch=7".into()]));
         r.insert(2, ("voirs-converter Live -12 st, formant +5".into(), "voirs-converter".into(), vec!["pitch=-12".into(), "formant=5".into()]));
-        r.insert(3, ("voirs-converter Quality +7 st".into(), "voirs-converter".into(), vec![quality.clone(), "pitch=7".into()]));
-        r.insert(4, ("voirs-converter Quality -12 st, formant +5".into(), "voirs-converter".into(), vec![quality, "pitch=-12".into(), "formant=5".into()]));
+        r.insert(3, ("voirs-converter Live -7 st, formant -7 (spliced)".into(), "voirs-converter".into(), vec!["pitch=-7".into(), "formant=-7".into()]));
+        r.insert(4, ("voirs-converter Quality +7 st".into(), "voirs-converter".into(), vec![quality.clone(), "pitch=7".into()]));
+        r.insert(5, ("voirs-converter Quality -12 st, formant +5".into(), "voirs-converter".into(), vec![quality, "pitch=-12".into(), "formant=5".into()]));
         r
     } else {
         a.positional.iter().map(|n| (n.clone(), n.clone(), a.values("param").iter().map(|s| s.to_string()).collect())).collect()

@@ -88,14 +88,25 @@ fn rubberband(input: &Path, out: &Path, n: i32, formant: bool) -> Result<(), Str
 }
 
 /// Renders every system and shift for `input` into `dir`; returns the output paths, indexed
-/// [system][shift].
-fn render_all(input: &Path, dir: &Path, tag: &str) -> Result<Vec<Vec<PathBuf>>, String> {
+/// [system][shift]. Rubber Band's renders are kept between runs (they only depend on the input); with `only`,
+/// ours are rendered again just for the systems whose label contains it, and the others' earlier
+/// renders are reused where they exist.
+fn render_all(input: &Path, dir: &Path, tag: &str, only: Option<&str>) -> Result<Vec<Vec<PathBuf>>, String> {
+    let newer = |out: &Path| {
+        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        matches!((m(out), m(input)), (Some(a), Some(b)) if a >= b)
+    };
     let mut paths = Vec::new();
     for (s, sys) in SYSTEMS.iter().enumerate() {
         let mut row = Vec::new();
         for n in SHIFTS {
             let out = dir.join(format!("{tag}_s{s}_{n}.wav"));
             let formant = if sys.formant_moves { n } else { 0 };
+            let wanted = only.is_none_or(|o| sys.label.contains(o));
+            if newer(&out) && (sys.mode.is_none() || !wanted) {
+                row.push(out);
+                continue;
+            }
             match sys.mode {
                 Some(mode) => ours(input, &out, mode, n, formant)?,
                 None => rubberband(input, &out, n, !sys.formant_moves)?,
@@ -133,7 +144,8 @@ fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
 }
 
 pub fn compare(args: &[String]) -> Result<(), String> {
-    let _ = Args::parse(args, &[], &[])?;
+    let a = Args::parse(args, &["only"], &[])?;
+    let only = a.value("only");
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
     if Command::new("rubberband").arg("--version").output().is_err() {
         return Err("`rubberband` is not on PATH (Debian: apt install rubberband-cli)".into());
@@ -154,7 +166,7 @@ pub fn compare(args: &[String]) -> Result<(), String> {
         let input = dir.join(format!("synthetic_{v}.wav"));
         let x = voice(sr, f0, &Envelope::new(formants), 0.5);
         wav::write(&input, &Audio { sample_rate: SYNTH_SR, channels: vec![x] }).map_err(|e| e.to_string())?;
-        let paths = render_all(&input, &dir, &format!("synthetic_{v}"))?;
+        let paths = render_all(&input, &dir, &format!("synthetic_{v}"), only)?;
         let mut errors = Vec::new();
         for row in &paths {
             let mut per_shift = Vec::new();
@@ -182,7 +194,7 @@ pub fn compare(args: &[String]) -> Result<(), String> {
         if !input.exists() {
             return Err(format!("{} is missing: run `cargo xtask models`", input.display()));
         }
-        let paths = render_all(&input, &dir, &format!("librivox_{c}"))?;
+        let paths = render_all(&input, &dir, &format!("librivox_{c}"), only)?;
         all.push((input, paths));
     }
     let json = dir.join("praat.json");

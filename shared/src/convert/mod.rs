@@ -10,6 +10,7 @@ pub mod denoise;
 pub mod gate;
 pub mod psola;
 pub mod reference;
+pub mod splice;
 #[cfg(test)]
 mod testkit;
 pub mod vocoder;

@@ -597,7 +597,7 @@ impl PhaseVocoder {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, rms_db, run, shift_error};
+    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error};
 
     #[test]
     fn zero_shift_is_the_input_delayed_by_the_latency_bit_for_bit() {
@@ -660,39 +660,6 @@ mod tests {
             assert!(wanted < wrong / 3.0, "pitch {pitch}, formant {formant}: {wanted:.2} dB vs {wrong:.2} dB from {wrong_name}");
             assert!(level.abs() <= 3.0, "pitch {pitch}, formant {formant}: level {level:+.2} dB");
         }
-    }
-
-    /// Energy of `x` outside `lo..hi` Hz relative to inside, per 4096-sample frame (4-term
-    /// Blackman-Harris window, sidelobes under −92 dB), the band widened by the window's main
-    /// lobe; `band(t)` gives the band for the frame starting at sample `t`. Returns the worst
-    /// and the median frame (dB).
-    fn out_of_band_db(x: &[f32], sr: f64, band: &dyn Fn(usize) -> (f64, f64)) -> (f64, f64) {
-        let n = 4096;
-        let mut planner = RealFftPlanner::<f64>::new();
-        let fft = planner.plan_fft_forward(n);
-        let w: Vec<f64> = (0..n)
-            .map(|i| {
-                let p = TAU * i as f64 / n as f64;
-                0.35875 - 0.48829 * p.cos() + 0.14128 * (2.0 * p).cos() - 0.01168 * (3.0 * p).cos()
-            })
-            .collect();
-        let lobe = 4.5 * sr / n as f64;
-        let mut ratios = Vec::new();
-        for t in (0..x.len().saturating_sub(n)).step_by(n / 2) {
-            let mut frame: Vec<f64> = (0..n).map(|i| x[t + i] as f64 * w[i]).collect();
-            let mut spec = fft.make_output_vec();
-            fft.process(&mut frame, &mut spec).unwrap();
-            let (lo, hi) = band(t);
-            let (mut inside, mut outside) = (0.0, 0.0);
-            for (k, c) in spec.iter().enumerate() {
-                let hz = k as f64 * sr / n as f64;
-                if hz >= lo - lobe && hz <= hi + lobe { inside += c.norm_sqr() } else { outside += c.norm_sqr() }
-            }
-            ratios.push(10.0 * (outside / inside.max(1e-30)).log10());
-        }
-        let worst = ratios.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        ratios.sort_by(f64::total_cmp);
-        (worst, ratios[ratios.len() / 2])
     }
 
     /// A sine with the pitch held or swept over ±12 semitones (automation every 64 samples):

@@ -1,0 +1,216 @@
+//! Pitch-synchronous splicing: the Live shifter's engine when the formants move with the pitch
+//! (formant shift = pitch shift, a plain transposition).
+//!
+//! The output is the input read `ratio` input samples per output sample (so every period, its
+//! jitter and its envelope come out exactly transposed, as a resampler would), from a read
+//! position that drifts away from `now − D`. Before it drifts more than half a period away, the
+//! reader jumps by a whole number of periods (forward when shifting down, back when shifting up)
+//! to the offset, within ±15 % of the period, whose surroundings match the old position's best
+//! (WSOLA), and cross-fades from the old to the new position over a tenth of an output period. The
+//! content's timing then stays within about half a period of the reported latency `D`, and each
+//! splice joins two cycles that look alike, so no click or phase break is heard.
+//!
+//! On a moving pitch the reader, up to half a period off `now − D`, would sound the pitch of
+//! where it is; the shifter reads it a little faster or slower (within ±50 cents) so that it
+//! sounds the pitch at `now − D` instead.
+//!
+//! PSOLA cuts a grain per output period and stretches it when the formants move; on read
+//! speech (Praat, median over the five LibriVox clips) it followed the pitch at 14.7 / 8.8 /
+//! 6.0 / 5.3 / 4.5 / 4.9 cents for −12 / −7 / −3 / +3 / +7 / +12 st. Splicing measures 8.7 /
+//! 5.0 / 3.1 / 2.7 / 2.6 / 2.4 (Rubber Band R3: 8.5 / 4.5 / 3.5 / 3.4 / 4.0 / 4.6), and a sine
+//! transposed or swept over ±12 st keeps everything outside its band 77 dB down.
+//!
+//! Unvoiced stretches splice 5 ms jumps with the same search, faded over the whole jump.
+
+/// Cross-fade and jump state of one reader.
+pub struct Splice {
+    /// Input time (fractional) the output reads now.
+    read: f64,
+    /// During a cross-fade: where the new reader is, and the fade's progress and step.
+    next: f64,
+    fade: f32,
+    fade_step: f32,
+    fading: bool,
+    /// Delay `D` the reader is kept around (the shifter's latency).
+    latency: f64,
+    unvoiced_jump: f64,
+    min_fade: f64,
+    stride: usize,
+}
+
+/// How far (in periods) around one period the jump is searched.
+const SEARCH: f64 = 0.15;
+/// Voiced cross-fades last this share of an output period.
+const FADE: f64 = 0.1;
+
+impl Splice {
+    pub fn new(sample_rate: f32, latency: usize) -> Self {
+        Self {
+            read: 0.0,
+            next: 0.0,
+            fade: 0.0,
+            fade_step: 0.0,
+            fading: false,
+            latency: latency as f64,
+            unvoiced_jump: 0.005 * sample_rate as f64,
+            min_fade: (0.00025 * sample_rate as f64).max(4.0),
+            stride: ((sample_rate / 16_000.0).floor() as usize).max(1),
+        }
+    }
+
+    /// Puts the reader at `now − D` (the shifter is not transposing).
+    pub fn align(&mut self, now: i64) {
+        self.read = now as f64 - self.latency;
+        self.fading = false;
+    }
+
+    /// The input time the reader is at (for the period there).
+    pub fn position(&self) -> f64 {
+        self.read
+    }
+
+    /// Normalised cross-correlation of `mid` around `a` and `b` (integer times), over
+    /// `before` … `after` samples, every `step`.
+    fn similarity(mid: &[f32], mask: usize, a: i64, b: i64, before: i64, after: i64, step: usize) -> f64 {
+        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+        let mut u = -before;
+        while u <= after {
+            let x = mid[(a + u) as usize & mask] as f64;
+            let y = mid[(b + u) as usize & mask] as f64;
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+            u += step as i64;
+        }
+        if aa > 0.0 && bb > 0.0 { ab / (aa * bb).sqrt() } else { 0.0 }
+    }
+
+    /// The jump (signed, input samples) within ±SEARCH of `nominal` whose surroundings match
+    /// the reader's best, the compared stretch ending at input `newest` at the latest.
+    fn best_jump(&self, mid: &[f32], mask: usize, newest: i64, nominal: f64, period: f64) -> f64 {
+        let delta = (SEARCH * period).max(1.0);
+        let r = self.read.round() as i64;
+        let before = (0.5 * period).round() as i64;
+        let lo = (nominal - delta).ceil() as i64;
+        let hi = (nominal + delta).floor() as i64;
+        // The stretch after both positions, as far as the input reaches; the one before as
+        // long, so the compared stretch is centred on the splice (on a glide, a stretch
+        // reaching further back matches the longer periods before it, and every jump came out
+        // long: +0.7 cents sharp an octave down).
+        let after = ((newest - (r + hi.max(0))).min((0.5 * period).round() as i64)).max(0);
+        let before = before.min(after.max((0.25 * period).round() as i64));
+        if hi < lo {
+            return nominal;
+        }
+        let step = self.stride;
+        let sim = |j: i64| Self::similarity(mid, mask, r, r + j, before, after, step);
+        let mut best = (f64::NEG_INFINITY, lo);
+        let mut j = lo;
+        while j <= hi {
+            let c = sim(j);
+            if c > best.0 {
+                best = (c, j);
+            }
+            j += step as i64;
+        }
+        // Refined on every sample (the coarse sums skip samples, which blurs a fraction of a
+        // sample: each splice's phase error is an output period's error in the pitch).
+        let fine = |j: i64| Self::similarity(mid, mask, r, r + j, before, after, 1);
+        let j0 = best.1;
+        best = (fine(j0), j0);
+        for j in (j0 - step as i64 + 1).max(lo)..=(j0 + step as i64 - 1).min(hi) {
+            let c = fine(j);
+            if c > best.0 {
+                best = (c, j);
+            }
+        }
+        let (c0, j) = best;
+        let mut at = j as f64;
+        if j > lo && j < hi {
+            // Between samples: a cosine through the three (exact for a sinusoid's correlation,
+            // where a parabola is biased), else a parabola.
+            let (cm, cp) = (fine(j - 1), fine(j + 1));
+            let cosw = (cm + cp) / (2.0 * c0);
+            let den = cm - 2.0 * c0 + cp;
+            if c0 > 0.0 && cosw > -1.0 && cosw < 1.0 {
+                let w = cosw.acos();
+                at += ((cp - cm) / (2.0 * c0 * w.sin())).atan().clamp(-0.5 * w, 0.5 * w) / w;
+            } else if den < 0.0 {
+                at += (0.5 * (cm - cp) / den).clamp(-0.5, 0.5);
+            }
+        }
+        at
+    }
+
+    /// Decides a splice if the reader has drifted far enough, for output sample `now` (input is
+    /// there up to `now`), at pitch ratio `ratio`, with the period (input samples) at the reader
+    /// and whether it is voiced there.
+    pub fn plan(&mut self, mid: &[f32], mask: usize, now: i64, ratio: f64, period: f64, voiced: bool) {
+        if self.fading {
+            return;
+        }
+        let p = if voiced { period } else { self.unvoiced_jump };
+        // Voiced: a tenth of an output period (the two readers hold matched cycles; on read
+        // speech longer fades measured worse under Praat, 5.4 → 7.7 → 12.1 cents at −7 st for
+        // a tenth, half and a whole period, as cycles that are alike are still not the same).
+        // Unvoiced: over the whole 5 ms jump, so noise is not roughened.
+        let fade_len = if voiced { (FADE * p / ratio).max(self.min_fade) } else { p / ratio };
+        let delay = now as f64 - self.read;
+        if ratio < 1.0 {
+            // Drifting later: jump forward once half a period late, if the new reader's fade
+            // stays behind the input.
+            // The new reader, one period on, reads up to read + p + ratio·fade_len + 2 by
+            // the fade's end, when the input reaches now + fade_len.
+            let room = delay - p + (1.0 - ratio) * fade_len;
+            if delay > self.latency + 0.5 * p && room >= 3.0 {
+                let j = self.best_jump(mid, mask, now - 2, p, p);
+                self.start(self.read + j, fade_len);
+            }
+        } else if ratio > 1.0 {
+            // Drifting earlier: jump back once half a period early, or sooner if the old
+            // reader would otherwise catch up with the input during the fade.
+            let catch_up = (ratio - 1.0) * fade_len + 3.0;
+            if delay < self.latency - 0.5 * p || delay < catch_up {
+                let j = self.best_jump(mid, mask, now - 2, -p, p);
+                self.start(self.read + j, fade_len);
+            }
+        }
+    }
+
+    fn start(&mut self, to: f64, fade_len: f64) {
+        self.next = to;
+        self.fade = 0.0;
+        self.fade_step = (1.0 / fade_len) as f32;
+        self.fading = true;
+    }
+
+    /// The reader's (and during a fade the new reader's) positions and the new one's weight
+    /// for this output sample; then advances both by `rate`. (Reading the new one at the rate
+    /// for its own content, a period on, measured worse on read speech: 5.8 against 5.0 cents
+    /// at −7 st, the tracker's period there being noisier than a period's glide.)
+    #[inline]
+    pub fn step(&mut self, rate: f64, now: i64) -> (f64, f64, f32) {
+        let limit = (now - 2) as f64;
+        let a = self.read.min(limit);
+        let (b, w) = if self.fading {
+            let t = self.fade;
+            // Raised-cosine weight (the two readers hold matched cycles: their sum keeps the level).
+            let w = 0.5 - 0.5 * (std::f32::consts::PI * t).cos();
+            (self.next.min(limit), w)
+        } else {
+            (a, 0.0)
+        };
+        self.read += rate;
+        if self.fading {
+            self.next += rate;
+            self.fade += self.fade_step;
+            if self.fade >= 1.0 {
+                self.read = self.next;
+                self.fading = false;
+            }
+        }
+        (a, b, w)
+    }
+}
+
+
