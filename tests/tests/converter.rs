@@ -105,6 +105,30 @@ fn the_shift_is_the_same_whatever_the_block_schedule() {
     let (c, _) = shifted("4", "0", &f0, &Schedule::varying());
     assert_bits_equal("block 1 vs 512", &b, &a);
     assert_bits_equal("varying vs 512", &c, &a);
+    // The spliced transposition too.
+    let params = [("pitch", "-5"), ("formant", "-5")];
+    let (a, _) = shifted_with(&params, &f0, &Schedule::Fixed(512));
+    let (b, _) = shifted_with(&params, &f0, &Schedule::Fixed(1));
+    let (c, _) = shifted_with(&params, &f0, &Schedule::varying());
+    assert_bits_equal("transposed, block 1 vs 512", &b, &a);
+    assert_bits_equal("transposed, varying vs 512", &c, &a);
+}
+
+/// Formant = pitch in Live mode is a transposition (spliced, not cut into grains): the F0 moves
+/// by the interval and the timbre with it (spectral centroid × the ratio, within 12 %).
+#[test]
+fn live_transposition_moves_pitch_and_timbre_together() {
+    let f0 = track::glide(SR as f64, 1.0, 110.0, 220.0);
+    let x = voice(SR as f64, &f0, &Envelope::new(&MALE_AH), 0.5);
+    for n in [-12, -5, 7, 12] {
+        let (out, latency) = shifted_with(&[("pitch", &n.to_string()), ("formant", &n.to_string())], &f0, &Schedule::Fixed(256));
+        let e = median_error(&out[0], &f0, latency, n as f64 * 100.0);
+        let ratio = centroid(&out[0][24_000 + latency..33_600 + latency]) / centroid(&x[24_000..33_600]);
+        let want = 2f64.powf(n as f64 / 12.0);
+        eprintln!("converter Live transposed {n:+} st: F0 {e:.2} cents off, centroid × {ratio:.3} (ratio {want:.3})");
+        assert!(e <= 5.0, "{n:+} st: F0 {e:.2} cents off");
+        assert!((ratio / want - 1.0).abs() < 0.12, "{n:+} st: centroid × {ratio:.3}, expected × {want:.3}");
+    }
 }
 
 #[test]
