@@ -45,6 +45,55 @@ const SYSTEMS: [System; 6] = [
     System { label: "R3", mode: None, formant_moves: true },
 ];
 
+/// Where VoiRS follows the pitch at least as closely as Rubber Band R3 (input, system, shifts),
+/// checked by `--check` on every run of `cargo xtask test`: the cells the benchmarks print in
+/// bold, less those within 0.03 cents of R3 (a tie another CPU's rounding could tip). The cells
+/// not listed are where R3 is still closer (docs/BENCHMARKS.md).
+const CLAIMS: &[(&str, &str, &[i32])] = &[
+    ("steady 150 Hz", "Live, formants kept", &[-12, -7, -3, 3, 7, 12]),
+    ("steady 150 Hz", "Quality, formants kept", &[-12, -7, -3, 3, 7]),
+    ("steady 150 Hz", "Live, formants moved", &[-12, -7, -3, 3, 7, 12]),
+    ("steady 150 Hz", "Quality, formants moved", &[-12, -7, 3, 7, 12]),
+    ("glide 120→240 Hz", "Quality, formants moved", &[12]),
+    ("vibrato 220 Hz ±50 c", "Live, formants kept", &[-12, -7, -3, 3, 7, 12]),
+    ("vibrato 220 Hz ±50 c", "Quality, formants kept", &[-12, -7, -3, 3, 7, 12]),
+    ("vibrato 220 Hz ±50 c", "Live, formants moved", &[-12, -7, -3, 3, 7, 12]),
+    ("vibrato 220 Hz ±50 c", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
+    ("jitter 1 %", "Live, formants kept", &[3, 7, 12]),
+    ("jitter 1 %", "Quality, formants kept", &[-7, 3, 7, 12]),
+    ("jitter 1 %", "Live, formants moved", &[-12, -7, -3, 3, 7, 12]),
+    ("jitter 1 %", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
+    ("LibriVox", "Live, formants kept", &[3, 7, 12]),
+    ("LibriVox", "Quality, formants kept", &[-12, -3, 3, 7]),
+    ("LibriVox", "Live, formants moved", &[-3, 3, 7, 12]),
+    ("LibriVox", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
+];
+
+/// The R3 row each of our systems is compared with (same formant handling).
+fn r3_for(system: usize) -> usize {
+    if SYSTEMS[system].formant_moves { 5 } else { 2 }
+}
+
+/// Checks [`CLAIMS`] against one input's medians ([system][shift]); returns the failures.
+fn check_claims(input: &str, errors: &[Vec<Vec<f64>>]) -> (usize, Vec<String>) {
+    let (mut checked, mut failed) = (0, Vec::new());
+    for (claim_input, system, shifts) in CLAIMS {
+        if !input.starts_with(claim_input) {
+            continue;
+        }
+        let s = SYSTEMS.iter().position(|x| x.label == *system).expect("a system in SYSTEMS");
+        for n in *shifts {
+            let k = SHIFTS.iter().position(|x| x == n).expect("a shift in SHIFTS");
+            let (ours, r3) = (median(errors[s][k].clone()), median(errors[r3_for(s)][k].clone()));
+            checked += 1;
+            if !(ours <= r3) {
+                failed.push(format!("{input}, {system}, {n:+} st: {ours:.2} cents against R3's {r3:.2}"));
+            }
+        }
+    }
+    (checked, failed)
+}
+
 fn run(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     if out.status.success() {
@@ -144,8 +193,10 @@ fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
 }
 
 pub fn compare(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["only"], &[])?;
+    let a = Args::parse(args, &["only"], &["check"])?;
     let only = a.value("only");
+    let check = a.has("check");
+    let (mut checked, mut failed) = (0, Vec::new());
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
     if Command::new("rubberband").arg("--version").output().is_err() {
         return Err("`rubberband` is not on PATH (Debian: apt install rubberband-cli)".into());
@@ -184,6 +235,9 @@ pub fn compare(args: &[String]) -> Result<(), String> {
             errors.push(per_shift);
         }
         print_table(&format!("Synthetic voice: {name} (48 kHz; the converter's YIN tracker against the true F0)"), &errors);
+        let (c, f) = check_claims(name, &errors);
+        checked += c;
+        failed.extend(f);
     }
 
     // Read speech, errors against the input under Praat.
@@ -221,6 +275,15 @@ pub fn compare(args: &[String]) -> Result<(), String> {
         }
     }
     print_table(&format!("Read speech: five LibriVox clips (16 kHz), {tracker}, output against input"), &errors);
+    let (c, f) = check_claims("LibriVox", &errors);
+    checked += c;
+    failed.extend(f);
+    if check {
+        println!("\n{} of {checked} cells where VoiRS claims to follow the pitch at least as closely as R3 hold", checked - failed.len());
+        if !failed.is_empty() {
+            return Err(format!("R3 is closer than claimed:\n  {}", failed.join("\n  ")));
+        }
+    }
     Ok(())
 }
 

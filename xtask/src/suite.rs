@@ -39,6 +39,9 @@ pub fn test(args: &[String]) -> Result<(), String> {
     run("standalone build", cargo().args(["build", "--release", "-p", "voirs-standalone"]))?;
     // Host tests, DAW and GUI tests against the release bundles.
     run("host tests (release bundles)", cargo().args(["test", "--release", "-p", "voirs-tests"]))?;
+    // The Voice Converter against Rubber Band R3 (rubberband-cli, Praat via parselmouth): where
+    // the benchmarks say it follows the pitch at least as closely, it still does.
+    run("converter vs Rubber Band R3", &mut xtask(&["compare-rubberband", "--check"]))?;
     // The same host tests against the allocation-guard bundles: any allocation in process()
     // aborts the test process.
     run(
