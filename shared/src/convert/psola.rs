@@ -391,17 +391,7 @@ impl Psola {
     /// Normalised cross-correlation of the mid signal around `a` and around `b` (integer
     /// times), over `before` samples before to `after` samples after, every `step` samples.
     fn similarity(&self, a: i64, b: i64, before: i64, after: i64, step: usize) -> f64 {
-        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-        let mut u = -before;
-        while u <= after {
-            let x = self.mid[(a + u) as usize & self.mask] as f64;
-            let y = self.mid[(b + u) as usize & self.mask] as f64;
-            ab += x * y;
-            aa += x * x;
-            bb += y * y;
-            u += step as i64;
-        }
-        if aa > 0.0 && bb > 0.0 { ab / (aa * bb).sqrt() } else { 0.0 }
+        super::splice::similarity(&self.mid, self.mask, a, b, before, after, step)
     }
 
     /// Where the pulse after the voiced mark `prev` (fractional) is: the time around `pred`

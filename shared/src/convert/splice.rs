@@ -22,6 +22,22 @@
 //!
 //! Unvoiced stretches splice 5 ms jumps with the same search, faded over the whole jump.
 
+/// Normalised cross-correlation of `mid` around `a` and `b` (integer times), over
+/// `before` … `after` samples, every `step`.
+pub(super) fn similarity(mid: &[f32], mask: usize, a: i64, b: i64, before: i64, after: i64, step: usize) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    let mut u = -before;
+    while u <= after {
+        let x = mid[(a + u) as usize & mask] as f64;
+        let y = mid[(b + u) as usize & mask] as f64;
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+        u += step as i64;
+    }
+    if aa > 0.0 && bb > 0.0 { ab / (aa * bb).sqrt() } else { 0.0 }
+}
+
 /// Cross-fade and jump state of one reader.
 pub struct Splice {
     /// Input time (fractional) the output reads now.
@@ -69,22 +85,6 @@ impl Splice {
         self.read
     }
 
-    /// Normalised cross-correlation of `mid` around `a` and `b` (integer times), over
-    /// `before` … `after` samples, every `step`.
-    fn similarity(mid: &[f32], mask: usize, a: i64, b: i64, before: i64, after: i64, step: usize) -> f64 {
-        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-        let mut u = -before;
-        while u <= after {
-            let x = mid[(a + u) as usize & mask] as f64;
-            let y = mid[(b + u) as usize & mask] as f64;
-            ab += x * y;
-            aa += x * x;
-            bb += y * y;
-            u += step as i64;
-        }
-        if aa > 0.0 && bb > 0.0 { ab / (aa * bb).sqrt() } else { 0.0 }
-    }
-
     /// The jump (signed, input samples) within ±SEARCH of `nominal` whose surroundings match
     /// the reader's best, the compared stretch ending at input `newest` at the latest.
     fn best_jump(&self, mid: &[f32], mask: usize, newest: i64, nominal: f64, period: f64) -> f64 {
@@ -103,7 +103,7 @@ impl Splice {
             return nominal;
         }
         let step = self.stride;
-        let sim = |j: i64| Self::similarity(mid, mask, r, r + j, before, after, step);
+        let sim = |j: i64| similarity(mid, mask, r, r + j, before, after, step);
         let mut best = (f64::NEG_INFINITY, lo);
         let mut j = lo;
         while j <= hi {
@@ -115,7 +115,7 @@ impl Splice {
         }
         // Refined on every sample (the coarse sums skip samples, which blurs a fraction of a
         // sample: each splice's phase error is an output period's error in the pitch).
-        let fine = |j: i64| Self::similarity(mid, mask, r, r + j, before, after, 1);
+        let fine = |j: i64| similarity(mid, mask, r, r + j, before, after, 1);
         let j0 = best.1;
         best = (fine(j0), j0);
         for j in (j0 - step as i64 + 1).max(lo)..=(j0 + step as i64 - 1).min(hi) {
