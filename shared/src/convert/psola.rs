@@ -37,7 +37,7 @@
 //! - **Transpositions** (the formants asked to move with the pitch, formant = pitch) are not
 //!   cut into grains: the input is read continuously at the ratio and spliced a period at a
 //!   time ([`super::splice`]), faded in over 10 ms when asked. On read speech this follows the
-//!   pitch up to twice as close as grains stretched by `alpha` (Praat, +7 st: 2.6 against 4.5 cents)
+//!   pitch up to twice as close as grains stretched by `alpha` (Praat, +7 st: 2.7 against 4.5 cents)
 //!   and keeps a sine pure.
 //! - **Unvoiced** sound is not shifted (its grains follow the analysis marks one latency later),
 //!   so breaths, consonants and transients pass untouched and re-align to exactly `D`.

@@ -16,8 +16,8 @@
 //!
 //! PSOLA cuts a grain per output period and stretches it when the formants move; on read
 //! speech (Praat, median over the five LibriVox clips) it followed the pitch at 14.7 / 8.8 /
-//! 6.0 / 5.3 / 4.5 / 4.9 cents for −12 / −7 / −3 / +3 / +7 / +12 st. Splicing measures 8.7 /
-//! 5.0 / 3.1 / 2.7 / 2.6 / 2.4 (Rubber Band R3: 8.5 / 4.5 / 3.5 / 3.4 / 4.0 / 4.6), and a sine
+//! 6.0 / 5.3 / 4.5 / 4.9 cents for −12 / −7 / −3 / +3 / +7 / +12 st. Splicing measures 8.8 /
+//! 5.1 / 3.1 / 2.7 / 2.7 / 2.6 (Rubber Band R3: 8.5 / 4.5 / 3.5 / 3.4 / 4.0 / 4.6), and a sine
 //! transposed or swept over ±12 st keeps everything outside its band 77 dB down.
 //!
 //! Unvoiced stretches splice 5 ms jumps with the same search, faded over the whole jump.
