@@ -857,7 +857,7 @@ impl Psola {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error_with_formant};
+    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error_with_formant, sweep_semitones, swept_band};
 
     fn shift(sr: f32, input: &[f32], semitones: f32) -> (Vec<f32>, usize) {
         run(&mut Psola::new(1, sr), input, semitones, 0.0)
@@ -959,15 +959,11 @@ mod tests {
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
         // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second).
-        let sweep = |t: usize| {
-            let u = t as f64 / len as f64;
-            if u < 0.25 { 48.0 * u } else if u < 0.75 { 12.0 - 48.0 * (u - 0.25) } else { -12.0 + 48.0 * (u - 0.75) }
-        };
         let mut v = Psola::new(1, sr as f32);
         let latency = v.latency_samples();
         let mut y = x.clone();
         for (b, block) in y.chunks_mut(64).enumerate() {
-            let n = sweep(b * 64) as f32;
+            let n = sweep_semitones(b * 64, len) as f32;
             v.set_semitones(n);
             v.set_formant_semitones(n);
             v.process(&mut [block]);
@@ -975,12 +971,7 @@ mod tests {
         // The output at t sounds the shift set up to the ratio's 10 ms glide and one latency
         // before; the band spans what was set over that time and the frame.
         let skip = 4 * latency;
-        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| {
-            let t = t + skip;
-            let from = t.saturating_sub(4 * latency);
-            let (lo, hi) = (from..(t + 4096).min(len)).step_by(64).map(sweep).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
-            (f * 2f64.powf(lo / 12.0) / quarter_tone, f * 2f64.powf(hi / 12.0) * quarter_tone)
-        });
+        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
         eprintln!("PSOLA transposed sine swept ±12 st: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }

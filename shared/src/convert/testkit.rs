@@ -107,3 +107,20 @@ pub fn out_of_band_db(x: &[f32], sr: f64, band: &dyn Fn(usize) -> (f64, f64)) ->
     ratios.sort_by(f64::total_cmp);
     (worst, ratios[ratios.len() / 2])
 }
+
+/// The pitch automation the shifters' swept-sine tests send: 0 → +12 → −12 → 0 semitones over
+/// `len` samples, in semitones at sample `t`.
+pub fn sweep_semitones(t: usize, len: usize) -> f64 {
+    let u = t as f64 / len as f64;
+    if u < 0.25 { 48.0 * u } else if u < 0.75 { 12.0 - 48.0 * (u - 0.25) } else { -12.0 + 48.0 * (u - 0.75) }
+}
+
+/// Where a sine at `f` Hz swept by [`sweep_semitones`] (sent every 64 samples) may sound in the
+/// 4096-sample frame starting at `t`: every shift set from `lookback` samples before the frame
+/// to its end, widened by a quarter tone each side.
+pub fn swept_band(f: f64, t: usize, lookback: usize, len: usize) -> (f64, f64) {
+    let quarter_tone = 2f64.powf(0.5 / 12.0);
+    let from = t.saturating_sub(lookback);
+    let (lo, hi) = (from..(t + 4096).min(len)).step_by(64).map(|t| sweep_semitones(t, len)).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
+    (f * 2f64.powf(lo / 12.0) / quarter_tone, f * 2f64.powf(hi / 12.0) * quarter_tone)
+}

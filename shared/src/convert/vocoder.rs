@@ -597,7 +597,7 @@ impl PhaseVocoder {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error};
+    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error, sweep_semitones, swept_band};
 
     #[test]
     fn zero_shift_is_the_input_delayed_by_the_latency_bit_for_bit() {
@@ -680,26 +680,17 @@ mod tests {
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
         // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second).
-        let sweep = |t: usize| {
-            let u = t as f64 / len as f64;
-            if u < 0.25 { 48.0 * u } else if u < 0.75 { 12.0 - 48.0 * (u - 0.25) } else { -12.0 + 48.0 * (u - 0.75) }
-        };
         let mut v = PhaseVocoder::new(1, sr as f32);
         let latency = v.latency_samples();
         let mut y = x.clone();
         for (b, block) in y.chunks_mut(64).enumerate() {
-            v.set_semitones(sweep(b * 64) as f32);
+            v.set_semitones(sweep_semitones(b * 64, len) as f32);
             v.process(&mut [block]);
         }
         // Output at t carries the shifts set during the frame that made it: t − 2 frames .. t.
         // From the first frame the wet output fills (two frames in) to the end.
         let skip = 2 * latency;
-        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| {
-            let t = t + skip;
-            let from = t.saturating_sub(2 * latency);
-            let (lo, hi) = (from..(t + 4096).min(len)).step_by(64).map(sweep).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
-            (f * 2f64.powf(lo / 12.0) / quarter_tone, f * 2f64.powf(hi / 12.0) * quarter_tone)
-        });
+        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 2 * latency, len));
         eprintln!("vocoder sine swept ±12 st: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }
