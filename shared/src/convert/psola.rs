@@ -982,11 +982,10 @@ mod tests {
     #[test]
     fn a_transposition_up_does_not_alias() {
         let sr = 48_000.0f32;
-        let level = |s: &[f32]| 10.0 * (s.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / s.len() as f64).log10();
         for (f, n, max_db, min_db) in [(15_000.0f64, 12.0f32, -40.0, f64::NEG_INFINITY), (17_000.0, 7.0, -40.0, f64::NEG_INFINITY), (9_000.0, 7.0, 0.5, -1.0), (4_000.0, 12.0, 0.5, -1.0)] {
             let x: Vec<f32> = (0..sr as usize).map(|i| (0.5 * (std::f64::consts::TAU * f * i as f64 / sr as f64).sin()) as f32).collect();
             let (y, latency) = shift_with_formant(sr, &x, n, n);
-            let db = level(&y[latency + 4800..]) - level(&x[4800..]);
+            let db = rms_db(&y[latency + 4800..]) - rms_db(&x[4800..]);
             eprintln!("PSOLA transposed {n:+} st, {f} Hz tone (lands at {:.0} Hz): output {db:+.1} dB against the input", f * 2f64.powf(n as f64 / 12.0));
             assert!(db <= max_db && db >= min_db, "{f} Hz at {n:+} st: {db:+.1} dB");
         }
@@ -1006,7 +1005,7 @@ mod tests {
             .collect();
         // 2 ms RMS in dB: its standard deviation and mean.
         let env = |s: &[f32]| -> (f64, f64) {
-            let v: Vec<f64> = s.chunks(96).map(|c| 10.0 * (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / c.len() as f64).log10()).collect();
+            let v: Vec<f64> = s.chunks(96).map(rms_db).collect();
             let m = v.iter().sum::<f64>() / v.len() as f64;
             ((v.iter().map(|d| (d - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt(), m)
         };
