@@ -159,6 +159,43 @@ fn automated_pitch_glides_without_breaking_the_output() {
     assert!(so <= 2.0 * si, "a jump of {so} against the input's {si}");
 }
 
+/// A sine with Pitch and Fine automated over ±12 semitones (0 → +12 → −12 → 0 in 6 s, every
+/// 64 samples, as a host sends it), formants left where they are (the default): everything
+/// outside the band the shifted sine may sound in stays ≥ 60 dB down, in both modes.
+#[test]
+fn a_sine_swept_by_automation_stays_a_sine_in_both_modes() {
+    use voirs_shared::convert::testkit::{out_of_band_db, sweep_semitones, swept_band};
+    use voirs_tests::render::TimedEvent;
+    let f = 220.0;
+    let len = 6 * SR as usize;
+    let x: Vec<f32> = (0..len).map(|i| (0.5 * (std::f64::consts::TAU * f * i as f64 / SR as f64).sin()) as f32).collect();
+    for quality in [false, true] {
+        let mut p = instance(CONVERTER);
+        if quality {
+            p.set_param_text_by_name(QUALITY.0, QUALITY.1).unwrap();
+        }
+        p.activate(SR as f64, 1, 512).unwrap();
+        let latency = p.latency() as usize;
+        let (pitch, cents) = (p.param("pitch").unwrap().id, p.param("cents").unwrap().id);
+        let mut events = Vec::new();
+        for t in (0..len).step_by(64) {
+            let st = sweep_semitones(t, len);
+            let whole = st.round();
+            // Pitch is stepped (the host counts steps: 0 = −24 st); Fine is normalised.
+            events.push(TimedEvent::param(t as u64, pitch, whole + 24.0));
+            events.push(TimedEvent::param(t as u64, cents, ((st - whole) * 100.0 + 100.0) / 200.0));
+        }
+        let out = p.render(Some(&[x.clone(), x.clone()]), len, &events, &Schedule::Fixed(512)).unwrap();
+        assert_all_finite("swept sine", &out);
+        // The output at t sounds the shift set up to the latency and the shifter's glide before.
+        let lookback = latency + 4800;
+        let skip = lookback;
+        let (worst, median) = out_of_band_db(&out[0][skip..], SR as f64, &|t| swept_band(f, t + skip, lookback, len));
+        eprintln!("{} mode, sine swept ±12 st by automation: outside the band worst {worst:.1} dB, median {median:.1} dB", if quality { "Quality" } else { "Live" });
+        assert!(worst <= -60.0, "quality {quality}: {worst:.1} dB outside the swept sine's band");
+    }
+}
+
 const QUALITY: (&str, &str) = ("mode", "Quality (43 ms)");
 
 /// Quality mode: the same shifts through the phase vocoder, with its own (one-frame) latency.

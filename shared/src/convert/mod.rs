@@ -11,8 +11,9 @@ pub mod gate;
 pub mod psola;
 pub mod reference;
 pub mod splice;
-#[cfg(test)]
-mod testkit;
+/// Measurements the shifters' tests share (also used by the host tests).
+#[doc(hidden)]
+pub mod testkit;
 pub mod vocoder;
 pub mod whisper;
 

@@ -41,7 +41,8 @@
 //!   cut into grains: the input is read continuously at the ratio and spliced a period at a
 //!   time ([`super::splice`]), faded in over 10 ms when asked. On read speech this follows the
 //!   pitch up to twice as close as grains stretched by `alpha` (Praat, +7 st: 2.7 against 4.5 cents)
-//!   and keeps a sine pure.
+//!   and keeps a sine pure. A near-pure tone (a test tone, a whistle) is spliced whatever the
+//!   formant asks ([`SINE_ENTER`]): it has no formants to keep, and grains cut from it ring.
 //! - **Unvoiced** sound is not shifted (its grains follow the analysis marks one latency later),
 //!   so breaths, consonants and transients pass untouched and re-align to exactly `D`.
 //! - **Level.** Overlaps are normalised by their window sum; shifted voiced grains get a
@@ -89,6 +90,14 @@ const LOCK_AHEAD: f64 = 0.5;
 /// 1.0), and on LibriVox speech the pitch follows at 4.63 / 5.51 / 5.07 cents against 5.98 /
 /// 5.91 / 6.21 (Rubber Band R3: 5.60 / 7.59 / 8.75).
 const LOCK_AHEAD_UP: f64 = 0.8;
+/// A near-pure tone (a test tone, a whistle: everything but the fundamental at least 17 dB
+/// down, so a sinusoid leaves under 2 % of its energy unexplained) has no formants to keep, and
+/// grains cut from it ring at the old frequency: a 220 Hz sine shifted 3 semitones came out
+/// with energy beside it only 12–16 dB down. Such a tone is spliced (transposed: a sine stays
+/// exactly a sine) whatever the formant asks; it is held until 4 % is unexplained. A voice is
+/// far from it: even /u/, its second harmonic only 10 dB down, leaves 9 % unexplained.
+const SINE_ENTER: f64 = 0.02;
+const SINE_LEAVE: f64 = 0.04;
 /// The band-limited reader's kernel: zero crossings either side, table points per crossing.
 const SINC_ZEROS: usize = 16;
 const SINC_RES: usize = 256;
@@ -196,6 +205,8 @@ pub struct Psola {
     /// [`super::splice`]): its share of the wet output, ramped over 10 ms.
     splice: super::splice::Splice,
     splice_mix: f32,
+    /// The input is a near-pure tone (see [`SINE_ENTER`]): spliced whatever the formant asks.
+    sinusoidal: bool,
     /// Samples the identity has been asked for in a row, and how long it must be held (20 ms)
     /// before the output fades to the exact delayed input: automation passing through 0 does
     /// not dip into the dry signal.
@@ -253,6 +264,7 @@ impl Psola {
             prev_first: 0.0,
             splice: super::splice::Splice::new(sample_rate, latency as usize),
             splice_mix: 0.0,
+            sinusoidal: false,
             identity_run: 0,
             identity_hold: (0.020 * sample_rate) as usize,
             sinc: (0..=SINC_ZEROS * SINC_RES + 1)
@@ -294,12 +306,53 @@ impl Psola {
         self.alpha = self.target.alpha;
         self.wet = if self.shifting() { 1.0 } else { 0.0 };
         self.identity_run = if self.shifting() { 0 } else { self.identity_hold };
-        self.splice_mix = if self.transposing() { 1.0 } else { 0.0 };
+        self.splice_mix = if self.transposing() || self.sinusoidal { 1.0 } else { 0.0 };
     }
 
     /// The formants asked to move with the pitch (within 0.1 cent); the identity is one too.
     fn transposing(&self) -> bool {
         (self.target.alpha / self.target.ratio).ln().abs() < 6e-5
+    }
+
+    /// Spliced rather than cut into grains: a transposition, or a near-pure tone at any shift.
+    fn spliced(&self) -> bool {
+        self.transposing() || self.sinusoidal
+    }
+
+    /// Whether the newest two periods of the input are a near-pure tone: the share of their
+    /// energy a sinusoid at the tracked F0 leaves unexplained (least squares) is under
+    /// `SINE_ENTER`; it stays one until over `SINE_LEAVE`.
+    fn note_sinusoid(&mut self) {
+        let e = self.tracker.latest();
+        if !e.voiced || e.period <= 2.0 {
+            self.sinusoidal = false;
+            return;
+        }
+        let len = ((2.0 * e.period as f64).round() as i64).min((4.0 * self.max_period) as i64);
+        let w = std::f64::consts::TAU / e.period as f64;
+        let (step_c, step_s) = (w.cos(), w.sin());
+        let (mut c, mut s) = (1.0f64, 0.0f64);
+        let (mut xc, mut xs, mut cc, mut ss, mut cs, mut xx) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for k in 0..len {
+            let x = self.mid[(self.now - k) as usize & self.mask] as f64;
+            xc += x * c;
+            xs += x * s;
+            cc += c * c;
+            ss += s * s;
+            cs += c * s;
+            xx += x * x;
+            (c, s) = (c * step_c - s * step_s, s * step_c + c * step_s);
+        }
+        // Normal equations of x ≈ a·cos + b·sin over the window.
+        let det = cc * ss - cs * cs;
+        let unexplained = if xx > 0.0 && det > 0.0 {
+            let a = (xc * ss - xs * cs) / det;
+            let b = (xs * cc - xc * cs) / det;
+            (1.0 - (a * xc + b * xs) / xx).max(0.0)
+        } else {
+            1.0
+        };
+        self.sinusoidal = unexplained < if self.sinusoidal { SINE_LEAVE } else { SINE_ENTER };
     }
 
     /// How far past `pos` the band-limited reader reads at `rate` input samples per output
@@ -384,6 +437,7 @@ impl Psola {
         self.next_synthesis = self.latency as f64;
         self.deferred = false;
         self.splice.align(0);
+        self.sinusoidal = false;
         self.settle();
     }
 
@@ -745,6 +799,7 @@ impl Psola {
 
             if self.tracker_updated {
                 self.note_estimate();
+                self.note_sinusoid();
             }
             self.schedule_grains();
             // Output sample `now`: every grain whose window covers it.
@@ -752,7 +807,7 @@ impl Psola {
             let mut wsum = 0.0f32;
             let mut acc = [0.0f32; 8];
             // Fully handed to the spliced reader (below), the grains are kept but not read.
-            let heard = !(self.splice_mix == 1.0 && self.transposing());
+            let heard = !(self.splice_mix == 1.0 && self.spliced());
             let mut k = 0;
             while k < self.grain_count {
                 let g = self.grains[k];
@@ -812,7 +867,7 @@ impl Psola {
                 *a *= norm;
             }
             // A transposition: the spliced reader, faded in over 10 ms when asked.
-            let splice_target = if self.transposing() { 1.0 } else { 0.0 };
+            let splice_target = if self.spliced() { 1.0 } else { 0.0 };
             // Idle (not asked, or the dry signal playing): the reader waits at `n − D`.
             if (self.splice_mix == 0.0 && splice_target == 0.0) || (self.wet == 0.0 && !self.shifting()) {
                 self.splice.align(n);
@@ -988,6 +1043,35 @@ mod tests {
         let skip = 4 * latency;
         let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
         eprintln!("PSOLA transposed sine swept ±12 st: outside the band worst {worst:.1} dB, median {median:.1} dB");
+        assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
+    }
+
+    /// With the formants kept (or moved on their own), a near-pure tone is spliced too, so a
+    /// sine stays a sine: the same ≥ 60 dB outside its band, fixed and swept over ±12 st.
+    #[test]
+    fn a_sine_stays_a_sine_with_the_formants_kept() {
+        let sr = 48_000.0f64;
+        let f = 220.0;
+        let len = 6 * sr as usize;
+        let x: Vec<f32> = (0..len).map(|i| (0.5 * (std::f64::consts::TAU * f * i as f64 / sr).sin()) as f32).collect();
+        let quarter_tone = 2f64.powf(0.5 / 12.0);
+        for (n, formant) in [(-12.0f32, 0.0f32), (-7.0, 0.0), (-3.0, 0.0), (3.0, 0.0), (7.0, 0.0), (12.0, 0.0), (5.0, -4.0), (0.0, 7.0)] {
+            let (y, latency) = shift_with_formant(sr as f32, &x[..sr as usize], n, formant);
+            let g = f * 2f64.powf(n as f64 / 12.0);
+            let (worst, median) = out_of_band_db(&y[latency + 4800..], sr, &|_| (g / quarter_tone, g * quarter_tone));
+            eprintln!("PSOLA sine, pitch {n:+} st, formant {formant:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
+            assert!(worst <= -60.0, "pitch {n:+}, formant {formant:+} st: {worst:.1} dB outside the sine's band");
+        }
+        let mut v = Psola::new(1, sr as f32);
+        let latency = v.latency_samples();
+        let mut y = x.clone();
+        for (b, block) in y.chunks_mut(64).enumerate() {
+            v.set_semitones(sweep_semitones(b * 64, len) as f32);
+            v.process(&mut [block]);
+        }
+        let skip = 4 * latency;
+        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
+        eprintln!("PSOLA sine swept ±12 st, formants kept: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }
 
