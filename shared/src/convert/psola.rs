@@ -42,7 +42,7 @@
 //!   time ([`super::splice`]), faded in over 10 ms when asked. On read speech this follows the
 //!   pitch up to twice as close as grains stretched by `alpha` (Praat, +7 st: 2.7 against 4.5 cents)
 //!   and keeps a sine pure. A near-pure tone (a test tone, a whistle) is spliced whatever the
-//!   formant asks ([`SINE_ENTER`]): it has no formants to keep, and grains cut from it ring.
+//!   formant asks (`SINE_ENTER`): it has no formants to keep, and grains cut from it ring.
 //! - **Unvoiced** sound is not shifted (its grains follow the analysis marks one latency later),
 //!   so breaths, consonants and transients pass untouched and re-align to exactly `D`.
 //! - **Level.** Overlaps are normalised by their window sum; shifted voiced grains get a
