@@ -13,7 +13,8 @@
 //! Each converter mode runs twice: formants kept (Formant 0, against `rubberband -3 --formant`)
 //! and formants moved with the pitch (Formant = n, against `rubberband -3`). Prints the median
 //! |cents| per shift n ∈ {−12, −7, −3, +3, +7, +12} and the share of frames off by more than 50
-//! cents (octave and voicing slips).
+//! cents (octave and voicing slips). `--offsets K` runs the speech again after a few samples of
+//! silence and pools the starts (see `speech_offsets`).
 
 use crate::cli::Args;
 use std::path::{Path, PathBuf};
@@ -193,8 +194,9 @@ fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
 }
 
 pub fn compare(args: &[String]) -> Result<(), String> {
-    let a = Args::parse(args, &["only"], &["check"])?;
+    let a = Args::parse(args, &["only", "offsets"], &["check"])?;
     let only = a.value("only");
+    let offsets = a.number::<usize>("offsets")?.unwrap_or(1).clamp(1, OFFSETS.len() + 1);
     let check = a.has("check");
     let (mut checked, mut failed) = (0, Vec::new());
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
@@ -278,11 +280,82 @@ pub fn compare(args: &[String]) -> Result<(), String> {
     let (c, f) = check_claims("LibriVox", &errors);
     checked += c;
     failed.extend(f);
+    if offsets > 1 {
+        speech_offsets(&root, &py, &dir, &models, &OFFSETS[..offsets - 1], only, errors)?;
+    }
     if check {
         println!("\n{} of {checked} cells where VoiRS claims to follow the pitch at least as closely as R3 hold", checked - failed.len());
         if !failed.is_empty() {
             return Err(format!("R3 is closer than claimed:\n  {}", failed.join("\n  ")));
         }
+    }
+    Ok(())
+}
+
+/// Leading silence (samples at 16 kHz) the speech clips are run again with for `--offsets`.
+const OFFSETS: [usize; 5] = [53, 117, 171, 229, 307];
+
+/// `--offsets K`: the speech rendered again K − 1 times, each clip after a few samples of
+/// silence. Praat's median moves by up to ±0.5 cents when the input starts a few samples later
+/// (every splice, grain and frame then falls elsewhere on the voice), more than some of the
+/// differences between the systems; pooled over the starts, the medians show which
+/// differences are real. Prints the pooled median per cell and the range of the single starts'
+/// medians. `first` holds the errors of the plain clips, [system][shift].
+fn speech_offsets(root: &Path, py: &Path, dir: &Path, models: &Path, offsets: &[usize], only: Option<&str>, first: Vec<Vec<Vec<f64>>>) -> Result<(), String> {
+    let sub = dir.join("offsets");
+    std::fs::create_dir_all(&sub).map_err(|e| e.to_string())?;
+    let mut runs: Vec<(PathBuf, Vec<Vec<PathBuf>>)> = Vec::new();
+    for &d in offsets {
+        for c in CLIPS {
+            let clip = wav::read(&models.join(format!("librivox-{c}.wav"))).map_err(|e| e.to_string())?;
+            let input = sub.join(format!("librivox_{c}_o{d}.wav"));
+            if !input.exists() {
+                let channels = clip.channels.iter().map(|ch| std::iter::repeat_n(0.0, d).chain(ch.iter().copied()).collect()).collect();
+                wav::write(&input, &Audio { sample_rate: clip.sample_rate, channels }).map_err(|e| e.to_string())?;
+            }
+            let paths = render_all(&input, &sub, &format!("librivox_{c}_o{d}"), only)?;
+            runs.push((input, paths));
+        }
+    }
+    let json = sub.join("praat.json");
+    let files: Vec<String> = runs.iter().flat_map(|(i, p)| std::iter::once(i).chain(p.iter().flatten())).map(|p| p.display().to_string()).collect();
+    run(Command::new("python3").arg(root.join("tests/peers/f0_praat.py")).arg(&json).args(&files).env("PYTHONPATH", py))?;
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let get = |p: &Path| -> Vec<f64> {
+        doc["tracks"][p.display().to_string()].as_array().map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect()).unwrap_or_default()
+    };
+    // [start][system][shift]: the plain clips first.
+    let mut per_start = vec![first];
+    for chunk in runs.chunks(CLIPS.len()) {
+        let mut errors = vec![vec![Vec::new(); SHIFTS.len()]; SYSTEMS.len()];
+        for (input, paths) in chunk {
+            let a = get(input);
+            for (s, row) in paths.iter().enumerate() {
+                for (k, (path, n)) in row.iter().zip(SHIFTS).enumerate() {
+                    let b = get(path);
+                    let ratio = 2f64.powf(n as f64 / 12.0);
+                    errors[s][k].extend(a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (1200.0 * (y / (x * ratio)).log2()).abs()));
+                }
+            }
+        }
+        per_start.push(errors);
+    }
+    println!("
+Read speech pooled over {} starts (the clips after 0, {} samples of silence): pooled median |cents| [lowest–highest single start]", per_start.len(), offsets.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+    print!("{:<26}", "n =");
+    for n in SHIFTS {
+        print!("{:>20}", format!("{n:+}"));
+    }
+    println!();
+    for (s, sys) in SYSTEMS.iter().enumerate() {
+        print!("{:<26}", sys.label);
+        for k in 0..SHIFTS.len() {
+            let singles: Vec<f64> = per_start.iter().map(|e| median(e[s][k].clone())).collect();
+            let pooled = median(per_start.iter().flat_map(|e| e[s][k].iter().copied()).collect());
+            let (lo, hi) = singles.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+            print!("{:>20}", format!("{pooled:.2} [{lo:.2}–{hi:.2}]"));
+        }
+        println!();
     }
     Ok(())
 }
