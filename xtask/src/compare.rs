@@ -268,17 +268,7 @@ pub fn compare(args: &[String]) -> Result<(), String> {
     let get = |p: &Path| -> Vec<f64> {
         doc["tracks"][p.display().to_string()].as_array().map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect()).unwrap_or_default()
     };
-    let mut errors = vec![vec![Vec::new(); SHIFTS.len()]; SYSTEMS.len()];
-    for (input, paths) in &all {
-        let a = get(input);
-        for (s, row) in paths.iter().enumerate() {
-            for (k, (path, n)) in row.iter().zip(SHIFTS).enumerate() {
-                let b = get(path);
-                let ratio = 2f64.powf(n as f64 / 12.0);
-                errors[s][k].extend(a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (1200.0 * (y / (x * ratio)).log2()).abs()));
-            }
-        }
-    }
+    let errors = speech_errors(&all, &get);
     print_table(&format!("Read speech: five LibriVox clips (16 kHz), {tracker}, output against input"), &errors);
     speech_envelopes(&all, &get)?;
     let (c, f) = check_claims("LibriVox", &errors);
@@ -324,6 +314,23 @@ fn formant_table(paths: &[Vec<PathBuf>], f0: f64, env: &Envelope) -> Result<(), 
         println!();
     }
     Ok(())
+}
+
+/// |cents| of each output's Praat F0 against its input's × the ratio, over the frames both call
+/// voiced, pooled over the inputs: [system][shift].
+fn speech_errors(runs: &[(PathBuf, Vec<Vec<PathBuf>>)], praat: &dyn Fn(&Path) -> Vec<f64>) -> Vec<Vec<Vec<f64>>> {
+    let mut errors = vec![vec![Vec::new(); SHIFTS.len()]; SYSTEMS.len()];
+    for (input, paths) in runs {
+        let a = praat(input);
+        for (s, row) in paths.iter().enumerate() {
+            for (k, (path, n)) in row.iter().zip(SHIFTS).enumerate() {
+                let b = praat(path);
+                let ratio = 2f64.powf(n as f64 / 12.0);
+                errors[s][k].extend(a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (1200.0 * (y / (x * ratio)).log2()).abs()));
+            }
+        }
+    }
+    errors
 }
 
 /// How closely the output's spectral envelope follows the input's on the read speech: per 10 ms
@@ -429,18 +436,7 @@ fn speech_offsets(root: &Path, py: &Path, dir: &Path, models: &Path, offsets: &[
     // [start][system][shift]: the plain clips first.
     let mut per_start = vec![first];
     for chunk in runs.chunks(CLIPS.len()) {
-        let mut errors = vec![vec![Vec::new(); SHIFTS.len()]; SYSTEMS.len()];
-        for (input, paths) in chunk {
-            let a = get(input);
-            for (s, row) in paths.iter().enumerate() {
-                for (k, (path, n)) in row.iter().zip(SHIFTS).enumerate() {
-                    let b = get(path);
-                    let ratio = 2f64.powf(n as f64 / 12.0);
-                    errors[s][k].extend(a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (1200.0 * (y / (x * ratio)).log2()).abs()));
-                }
-            }
-        }
-        per_start.push(errors);
+        per_start.push(speech_errors(chunk, &get));
     }
     println!("
 Read speech pooled over {} starts (the clips after 0, {} samples of silence): pooled median |cents| [lowest–highest single start]", per_start.len(), offsets.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
