@@ -98,6 +98,10 @@ const LOCK_AHEAD_UP: f64 = 0.8;
 /// far from it: even /u/, its second harmonic only 10 dB down, leaves 9 % unexplained.
 const SINE_ENTER: f64 = 0.02;
 const SINE_LEAVE: f64 = 0.04;
+/// The state changes only once asked for on this many tracker updates in a row (~2.5 ms each:
+/// 20 ms to leave, half that to enter), so a tone hovering about the threshold (a flute's
+/// breathy harmonics) does not flip between the two engines; the end of a voice ends it at once.
+const SINE_HOLD: usize = 8;
 /// The band-limited reader's kernel: zero crossings either side, table points per crossing.
 const SINC_ZEROS: usize = 16;
 const SINC_RES: usize = 256;
@@ -207,6 +211,8 @@ pub struct Psola {
     splice_mix: f32,
     /// The input is a near-pure tone (see [`SINE_ENTER`]): spliced whatever the formant asks.
     sinusoidal: bool,
+    /// Tracker updates in a row that asked for the other state (see [`SINE_HOLD`]).
+    sine_votes: usize,
     /// Samples the identity has been asked for in a row, and how long it must be held (20 ms)
     /// before the output fades to the exact delayed input: automation passing through 0 does
     /// not dip into the dry signal.
@@ -265,6 +271,7 @@ impl Psola {
             splice: super::splice::Splice::new(sample_rate, latency as usize),
             splice_mix: 0.0,
             sinusoidal: false,
+            sine_votes: 0,
             identity_run: 0,
             identity_hold: (0.020 * sample_rate) as usize,
             sinc: (0..=SINC_ZEROS * SINC_RES + 1)
@@ -326,6 +333,7 @@ impl Psola {
         let e = self.tracker.latest();
         if !e.voiced || e.period <= 2.0 {
             self.sinusoidal = false;
+            self.sine_votes = 0;
             return;
         }
         let len = ((2.0 * e.period as f64).round() as i64).min((4.0 * self.max_period) as i64);
@@ -352,7 +360,12 @@ impl Psola {
         } else {
             1.0
         };
-        self.sinusoidal = unexplained < if self.sinusoidal { SINE_LEAVE } else { SINE_ENTER };
+        let wanted = unexplained < if self.sinusoidal { SINE_LEAVE } else { SINE_ENTER };
+        self.sine_votes = if wanted != self.sinusoidal { self.sine_votes + 1 } else { 0 };
+        if self.sine_votes >= if wanted { SINE_HOLD / 2 } else { SINE_HOLD } {
+            self.sinusoidal = wanted;
+            self.sine_votes = 0;
+        }
     }
 
     /// How far past `pos` the band-limited reader reads at `rate` input samples per output
@@ -438,6 +451,7 @@ impl Psola {
         self.deferred = false;
         self.splice.align(0);
         self.sinusoidal = false;
+        self.sine_votes = 0;
         self.settle();
     }
 
@@ -1069,7 +1083,9 @@ mod tests {
             v.set_semitones(sweep_semitones(b * 64, len) as f32);
             v.process(&mut [block]);
         }
-        let skip = 4 * latency;
+        // From 100 ms: the tone is spliced once the tracker has a period (~25 ms), it has held
+        // for 10 ms and the splice has faded in (10 ms).
+        let skip = 4800;
         let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
         eprintln!("PSOLA sine swept ±12 st, formants kept: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
