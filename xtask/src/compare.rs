@@ -176,13 +176,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
-    println!("\n{title}\nmedian |cents| (share of frames off by > 50 cents)");
+/// A table's header row: the shifts, in columns `width` wide.
+fn print_shifts(width: usize) {
     print!("{:<26}", "n =");
     for n in SHIFTS {
-        print!("{:>16}", format!("{n:+}"));
+        print!("{:>width$}", format!("{n:+}"));
     }
     println!();
+}
+
+fn print_table(title: &str, errors: &[Vec<Vec<f64>>]) {
+    println!("\n{title}\nmedian |cents| (share of frames off by > 50 cents)");
+    print_shifts(16);
     for (s, sys) in SYSTEMS.iter().enumerate() {
         print!("{:<26}", sys.label);
         for e in &errors[s] {
@@ -295,11 +300,7 @@ fn formant_table(paths: &[Vec<PathBuf>], f0: f64, env: &Envelope) -> Result<(), 
     use voirs_shared::convert::testkit::envelope_deviation;
     let sr = SYNTH_SR as f64;
     println!("\nFormants kept, steady voice: the output's harmonics against the input's envelope, mean |dB| (against the envelope moved with the pitch)");
-    print!("{:<26}", "n =");
-    for n in SHIFTS {
-        print!("{:>16}", format!("{n:+}"));
-    }
-    println!();
+    print_shifts(16);
     for (s, sys) in SYSTEMS.iter().enumerate().filter(|(_, s)| !s.formant_moves) {
         print!("{:<26}", sys.label);
         for (path, n) in paths[s].iter().zip(SHIFTS) {
@@ -386,11 +387,7 @@ fn speech_envelopes(all: &[(PathBuf, Vec<Vec<PathBuf>>)], praat: &dyn Fn(&Path) 
         }
     }
     println!("\nRead speech: the output's spectral envelope against the input's, median over voiced frames of the mean |dB| (32 ms frames, cepstral smoothing at 1.5 ms)");
-    print!("{:<26}", "n =");
-    for n in SHIFTS {
-        print!("{:>16}", format!("{n:+}"));
-    }
-    println!();
+    print_shifts(16);
     for (s, sys) in SYSTEMS.iter().enumerate() {
         print!("{:<26}", sys.label);
         for d in &dist[s] {
@@ -440,11 +437,7 @@ fn speech_offsets(root: &Path, py: &Path, dir: &Path, models: &Path, offsets: &[
     }
     println!("
 Read speech pooled over {} starts (the clips after 0, {} samples of silence): pooled median |cents| [lowest–highest single start]", per_start.len(), offsets.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
-    print!("{:<26}", "n =");
-    for n in SHIFTS {
-        print!("{:>20}", format!("{n:+}"));
-    }
-    println!();
+    print_shifts(20);
     for (s, sys) in SYSTEMS.iter().enumerate() {
         print!("{:<26}", sys.label);
         for k in 0..SHIFTS.len() {

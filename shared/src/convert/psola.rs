@@ -941,7 +941,7 @@ impl Psola {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error_with_formant, sweep_semitones, swept_band};
+    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error_with_formant, swept_sine_out_of_band};
 
     fn shift(sr: f32, input: &[f32], semitones: f32) -> (Vec<f32>, usize) {
         run(&mut Psola::new(1, sr), input, semitones, 0.0)
@@ -1042,20 +1042,12 @@ mod tests {
             eprintln!("PSOLA transposed sine {n:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
-        // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second).
+        // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second). The output at t
+        // sounds the shift set up to the ratio's 10 ms glide and one latency before; the band
+        // spans what was set over that time and the frame.
         let mut v = Psola::new(1, sr as f32);
         let latency = v.latency_samples();
-        let mut y = x.clone();
-        for (b, block) in y.chunks_mut(64).enumerate() {
-            let n = sweep_semitones(b * 64, len) as f32;
-            v.set_semitones(n);
-            v.set_formant_semitones(n);
-            v.process(&mut [block]);
-        }
-        // The output at t sounds the shift set up to the ratio's 10 ms glide and one latency
-        // before; the band spans what was set over that time and the frame.
-        let skip = 4 * latency;
-        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
+        let (worst, median) = swept_sine_out_of_band(&mut v, &x, sr, f, true, 4 * latency, 4 * latency);
         eprintln!("PSOLA transposed sine swept ±12 st: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }
@@ -1076,17 +1068,11 @@ mod tests {
             eprintln!("PSOLA sine, pitch {n:+} st, formant {formant:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "pitch {n:+}, formant {formant:+} st: {worst:.1} dB outside the sine's band");
         }
-        let mut v = Psola::new(1, sr as f32);
-        let latency = v.latency_samples();
-        let mut y = x.clone();
-        for (b, block) in y.chunks_mut(64).enumerate() {
-            v.set_semitones(sweep_semitones(b * 64, len) as f32);
-            v.process(&mut [block]);
-        }
         // From 100 ms: the tone is spliced once the tracker has a period (~25 ms), it has held
         // for 10 ms and the splice has faded in (10 ms).
-        let skip = 4800;
-        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 4 * latency, len));
+        let mut v = Psola::new(1, sr as f32);
+        let latency = v.latency_samples();
+        let (worst, median) = swept_sine_out_of_band(&mut v, &x, sr, f, false, 4800, 4 * latency);
         eprintln!("PSOLA sine swept ±12 st, formants kept: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }

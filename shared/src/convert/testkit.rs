@@ -124,3 +124,23 @@ pub fn swept_band(f: f64, t: usize, lookback: usize, len: usize) -> (f64, f64) {
     let (lo, hi) = (from..(t + 4096).min(len)).step_by(64).map(|t| sweep_semitones(t, len)).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
     (f * 2f64.powf(lo / 12.0) / quarter_tone, f * 2f64.powf(hi / 12.0) * quarter_tone)
 }
+
+/// `x` (a sine at `f` Hz) through `s` with the pitch swept by [`sweep_semitones`], set every 64
+/// samples (and the formant with it when `formant_follows`): the energy outside the band the
+/// shifted sine may sound in, from sample `skip` on, each frame's band spanning the shifts set
+/// from `lookback` samples before it ([`swept_band`]). Returns the worst and the median frame
+/// (dB, [`out_of_band_db`]).
+pub fn swept_sine_out_of_band(s: &mut dyn Shifter, x: &[f32], sr: f64, f: f64, formant_follows: bool, skip: usize, lookback: usize) -> (f64, f64) {
+    let len = x.len();
+    let mut y = x.to_vec();
+    for (b, block) in y.chunks_mut(64).enumerate() {
+        let n = sweep_semitones(b * 64, len) as f32;
+        s.set_semitones(n);
+        if formant_follows {
+            s.set_formant_semitones(n);
+        }
+        s.process(&mut [block]);
+    }
+    out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, lookback, len))
+}
+

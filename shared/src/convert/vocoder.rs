@@ -597,7 +597,7 @@ impl PhaseVocoder {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error, sweep_semitones, swept_band};
+    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error, swept_sine_out_of_band};
 
     #[test]
     fn zero_shift_is_the_input_delayed_by_the_latency_bit_for_bit() {
@@ -679,18 +679,12 @@ mod tests {
             eprintln!("vocoder sine {n:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
-        // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second).
+        // Swept: 0 → +12 → −12 → 0 semitones over 6 s (8 semitones per second). Output at t
+        // carries the shifts set during the frame that made it: t − 2 frames .. t. From the first
+        // frame the wet output fills (two frames in) to the end.
         let mut v = PhaseVocoder::new(1, sr as f32);
         let latency = v.latency_samples();
-        let mut y = x.clone();
-        for (b, block) in y.chunks_mut(64).enumerate() {
-            v.set_semitones(sweep_semitones(b * 64, len) as f32);
-            v.process(&mut [block]);
-        }
-        // Output at t carries the shifts set during the frame that made it: t − 2 frames .. t.
-        // From the first frame the wet output fills (two frames in) to the end.
-        let skip = 2 * latency;
-        let (worst, median) = out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, 2 * latency, len));
+        let (worst, median) = swept_sine_out_of_band(&mut v, &x, sr, f, false, 2 * latency, 2 * latency);
         eprintln!("vocoder sine swept ±12 st: outside the band worst {worst:.1} dB, median {median:.1} dB");
         assert!(worst <= -60.0, "swept: {worst:.1} dB outside the sine's band");
     }
