@@ -941,7 +941,7 @@ impl Psola {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error_with_formant, swept_sine_out_of_band};
+    use crate::convert::testkit::{envelope_deviation, held_sine_out_of_band, rms_db, run, shift_error_with_formant, swept_sine_out_of_band, white_noise};
 
     fn shift(sr: f32, input: &[f32], semitones: f32) -> (Vec<f32>, usize) {
         run(&mut Psola::new(1, sr), input, semitones, 0.0)
@@ -1034,11 +1034,9 @@ mod tests {
         let f = 220.0;
         let len = 6 * sr as usize;
         let x: Vec<f32> = (0..len).map(|i| (0.5 * (std::f64::consts::TAU * f * i as f64 / sr).sin()) as f32).collect();
-        let quarter_tone = 2f64.powf(0.5 / 12.0);
         for n in [-12.0f32, -7.0, -3.0, 3.0, 7.0, 12.0] {
             let (y, latency) = shift_with_formant(sr as f32, &x, n, n);
-            let g = f * 2f64.powf(n as f64 / 12.0);
-            let (worst, median) = out_of_band_db(&y[latency + 4800..], sr, &|_| (g / quarter_tone, g * quarter_tone));
+            let (worst, median) = held_sine_out_of_band(&y, latency + 4800, sr, f * 2f64.powf(n as f64 / 12.0));
             eprintln!("PSOLA transposed sine {n:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
@@ -1060,11 +1058,9 @@ mod tests {
         let f = 220.0;
         let len = 6 * sr as usize;
         let x: Vec<f32> = (0..len).map(|i| (0.5 * (std::f64::consts::TAU * f * i as f64 / sr).sin()) as f32).collect();
-        let quarter_tone = 2f64.powf(0.5 / 12.0);
         for (n, formant) in [(-12.0f32, 0.0f32), (-7.0, 0.0), (-3.0, 0.0), (3.0, 0.0), (7.0, 0.0), (12.0, 0.0), (5.0, -4.0), (0.0, 7.0)] {
             let (y, latency) = shift_with_formant(sr as f32, &x[..sr as usize], n, formant);
-            let g = f * 2f64.powf(n as f64 / 12.0);
-            let (worst, median) = out_of_band_db(&y[latency + 4800..], sr, &|_| (g / quarter_tone, g * quarter_tone));
+            let (worst, median) = held_sine_out_of_band(&y, latency + 4800, sr, f * 2f64.powf(n as f64 / 12.0));
             eprintln!("PSOLA sine, pitch {n:+} st, formant {formant:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "pitch {n:+}, formant {formant:+} st: {worst:.1} dB outside the sine's band");
         }
@@ -1114,13 +1110,7 @@ mod tests {
     #[test]
     fn transposed_noise_keeps_a_steady_level() {
         let sr = 48_000.0f32;
-        let mut state = 99u32;
-        let x: Vec<f32> = (0..2 * sr as usize)
-            .map(|_| {
-                state = state.wrapping_mul(1664525).wrapping_add(1013904223);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
-            })
-            .collect();
+        let x = white_noise(2 * sr as usize);
         // 2 ms RMS in dB: its standard deviation and mean.
         let env = |s: &[f32]| -> (f64, f64) {
             let v: Vec<f64> = s.chunks(96).map(rms_db).collect();
@@ -1140,13 +1130,7 @@ mod tests {
     #[test]
     fn noise_passes_unshifted() {
         let sr = 48_000.0;
-        let mut state = 99u32;
-        let x: Vec<f32> = (0..sr as usize)
-            .map(|_| {
-                state = state.wrapping_mul(1664525).wrapping_add(1013904223);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
-            })
-            .collect();
+        let x = white_noise(sr as usize);
         let (y, latency) = shift(sr, &x, 7.0);
         let mut err = 0.0f64;
         let mut sig = 0.0f64;

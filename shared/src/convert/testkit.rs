@@ -144,3 +144,22 @@ pub fn swept_sine_out_of_band(s: &mut dyn Shifter, x: &[f32], sr: f64, f: f64, f
     out_of_band_db(&y[skip..], sr, &|t| swept_band(f, t + skip, lookback, len))
 }
 
+/// `len` samples of white noise, uniform in ±0.25, from a fixed linear congruential sequence
+/// (the same every run).
+pub fn white_noise(len: usize) -> Vec<f32> {
+    let mut state = 99u32;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+            ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
+        })
+        .collect()
+}
+
+/// Energy outside a quarter tone either side of `g` Hz in `y` from `from` on (worst and median
+/// frame, dB, [`out_of_band_db`]): a sine held at one shift.
+pub fn held_sine_out_of_band(y: &[f32], from: usize, sr: f64, g: f64) -> (f64, f64) {
+    let quarter_tone = 2f64.powf(0.5 / 12.0);
+    out_of_band_db(&y[from..], sr, &|_| (g / quarter_tone, g * quarter_tone))
+}
+

@@ -597,7 +597,7 @@ impl PhaseVocoder {
 mod tests {
     use super::*;
     use crate::analysis::synthetic::{Envelope, FEMALE_EE, MALE_AH, track, voice};
-    use crate::convert::testkit::{envelope_deviation, out_of_band_db, rms_db, run, shift_error, swept_sine_out_of_band};
+    use crate::convert::testkit::{envelope_deviation, held_sine_out_of_band, rms_db, run, shift_error, swept_sine_out_of_band, white_noise};
 
     #[test]
     fn zero_shift_is_the_input_delayed_by_the_latency_bit_for_bit() {
@@ -670,12 +670,10 @@ mod tests {
         let f = 220.0;
         let len = 6 * sr as usize;
         let x: Vec<f32> = (0..len).map(|i| (0.5 * (TAU * f * i as f64 / sr).sin()) as f32).collect();
-        let quarter_tone = 2f64.powf(0.5 / 12.0);
         // Held shifts.
         for n in [-12.0f32, -7.0, -3.0, 3.0, 7.0, 12.0] {
             let (y, latency) = run(&mut PhaseVocoder::new(1, sr as f32), &x, n, 0.0);
-            let g = f * 2f64.powf(n as f64 / 12.0);
-            let (worst, median) = out_of_band_db(&y[latency + 4096..], sr, &|_| (g / quarter_tone, g * quarter_tone));
+            let (worst, median) = held_sine_out_of_band(&y, latency + 4096, sr, f * 2f64.powf(n as f64 / 12.0));
             eprintln!("vocoder sine {n:+} st: outside the band worst {worst:.1} dB, median {median:.1} dB");
             assert!(worst <= -60.0, "{n:+} st: {worst:.1} dB outside the sine's band");
         }
@@ -694,13 +692,7 @@ mod tests {
     #[test]
     fn noise_keeps_its_spectrum() {
         let sr = 48_000.0;
-        let mut state = 99u32;
-        let x: Vec<f32> = (0..2 * sr as usize)
-            .map(|_| {
-                state = state.wrapping_mul(1664525).wrapping_add(1013904223);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
-            })
-            .collect();
+        let x = white_noise(2 * sr as usize);
         let (y, latency) = run(&mut PhaseVocoder::new(1, sr), &x, 7.0, 0.0);
         let bands = |s: &[f32]| -> Vec<f64> {
             let n = 1 << 16;
