@@ -313,7 +313,7 @@ impl Psola {
         self.alpha = self.target.alpha;
         self.wet = if self.shifting() { 1.0 } else { 0.0 };
         self.identity_run = if self.shifting() { 0 } else { self.identity_hold };
-        self.splice_mix = if self.transposing() || self.sinusoidal { 1.0 } else { 0.0 };
+        self.splice_mix = if self.spliced() { 1.0 } else { 0.0 };
     }
 
     /// The formants asked to move with the pitch (within 0.1 cent); the identity is one too.
