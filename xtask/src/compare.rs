@@ -67,7 +67,7 @@ const CLAIMS: &[(&str, &str, &[i32])] = &[
     ("jitter 1 %", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
     ("LibriVox", "Live, formants kept", &[-7, 3, 7, 12]),
     ("LibriVox", "Quality, formants kept", &[-12, -3, 3, 7]),
-    ("LibriVox", "Live, formants moved", &[-3, 3, 7, 12]),
+    ("LibriVox", "Live, formants moved", &[-12, -3, 3, 7, 12]),
     ("LibriVox", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
 ];
 
