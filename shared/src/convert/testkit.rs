@@ -59,20 +59,35 @@ pub fn shift_error(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant
 
 /// [`shift_error`] with the formants shifted by `formant` semitones.
 pub fn shift_error_with_formant(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant], n: f32, formant: f32) -> f64 {
+    median(signed_errors(s, sr, f0, formants, n, formant).into_iter().map(f64::abs).collect())
+}
+
+/// The median signed error (cents, + sharp) of [`shift_error_with_formant`]: whether the
+/// output runs sharp or flat overall, which on a glide a median |error| near the tracker's
+/// own floor hides.
+pub fn shift_bias_with_formant(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant], n: f32, formant: f32) -> f64 {
+    median(signed_errors(s, sr, f0, formants, n, formant))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Cents between the output's tracked F0 and the input's true F0 × the ratio, per voiced
+/// estimate after the first 100 ms.
+fn signed_errors(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant], n: f32, formant: f32) -> Vec<f64> {
     let x = voice(sr, f0, &Envelope::new(formants), 0.5);
     let (y, latency) = run(s, &x, n, formant);
     let est = PitchTracker::analyse(sr as f32, &y, 60.0, 2000.0);
     let ratio = 2f64.powf(n as f64 / 12.0);
-    let mut errs: Vec<f64> = est
-        .iter()
+    est.iter()
         .filter(|(at, e)| e.voiced && *at > 0.1 * sr && (*at as usize) < f0.len())
         .filter_map(|(at, e)| {
             let src = *at as isize - latency as isize;
-            (src >= 0).then(|| (1200.0 * (e.f0 as f64 / (f0[src as usize] * ratio)).log2()).abs())
+            (src >= 0).then(|| 1200.0 * (e.f0 as f64 / (f0[src as usize] * ratio)).log2())
         })
-        .collect();
-    errs.sort_by(f64::total_cmp);
-    errs[errs.len() / 2]
+        .collect()
 }
 
 /// Energy of `x` outside `lo..hi` Hz relative to inside, per 4096-sample frame (4-term
