@@ -6,13 +6,14 @@ mod common;
 
 use common::*;
 use voirs_shared::analysis::pitch::PitchTracker;
-use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, track, voice};
+use voirs_shared::analysis::synthetic::{Envelope, MALE_AH, cycle_f0, track, voice};
 use voirs_tests::render::Schedule;
 
 const SR: u32 = 48_000;
 
 /// Median |cents| of the output's F0 against the input's true F0 × 2^(shift/1200), over voiced
-/// estimates after 100 ms, with the input aligned by the reported latency.
+/// estimates after 100 ms, with the input aligned by the reported latency: each estimate
+/// against the true F0 of the cycle it measured.
 fn median_error(out: &[f32], f0: &[f64], latency: usize, shift_cents: f64) -> f64 {
     let est = PitchTracker::analyse(SR as f32, out, 60.0, 2000.0);
     let ratio = 2f64.powf(shift_cents / 1200.0);
@@ -20,8 +21,7 @@ fn median_error(out: &[f32], f0: &[f64], latency: usize, shift_cents: f64) -> f6
         .iter()
         .filter(|(at, e)| e.voiced && *at > 0.1 * SR as f64)
         .filter_map(|(at, e)| {
-            let src = (*at as isize).checked_sub(latency as isize)?;
-            let want = f0.get(src as usize)? * ratio;
+            let want = cycle_f0(f0, SR as f64, *at - latency as f64, ratio)?;
             Some((1200.0 * (e.f0 as f64 / want).log2()).abs())
         })
         .collect();

@@ -41,7 +41,11 @@ impl VoiceProfile {
     pub fn measure(sample_rate: f32, audio: &[f32]) -> Option<Self> {
         let est = PitchTracker::analyse(sample_rate, audio, 60.0, 1000.0);
         let mut f0: Vec<(f64, f32)> = est.iter().filter(|(_, e)| e.voiced).map(|(at, e)| (*at, e.f0)).collect();
-        let hop = est.get(1).map_or(1.0, |(at, _)| *at - est[0].0).max(1.0);
+        // Estimates are timed where each period was measured, not evenly: the mean spacing.
+        let hop = match (est.first(), est.last()) {
+            (Some(a), Some(b)) if est.len() > 1 => ((b.0 - a.0) / (est.len() - 1) as f64).max(1.0),
+            _ => 1.0,
+        };
         if (f0.len() as f64 * hop) < 0.5 * sample_rate as f64 {
             return None;
         }
@@ -57,13 +61,15 @@ impl VoiceProfile {
         let mut sum = [0.0f64; BANDS];
         let mut frames = 0;
         let window: Vec<f32> = (0..n).map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n as f32).cos()).collect();
-        let mut next = 0.0f64;
+        let mut slot = -1.0f64;
         for &(at, hz) in &f0 {
-            // One frame per 20 ms of voice, centred on the estimate's time.
-            if at < next {
+            // One frame per 20 ms of voice (the first voiced estimate in each 20 ms), centred
+            // on the estimate's time.
+            let s = (at / (0.02 * sample_rate as f64)).floor();
+            if s <= slot {
                 continue;
             }
-            next = at + 0.02 * sample_rate as f64;
+            slot = s;
             let start = at as i64 - n as i64 / 2;
             if start < 0 || start as usize + n > audio.len() {
                 continue;

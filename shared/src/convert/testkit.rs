@@ -3,7 +3,7 @@
 
 use super::Shifter;
 use crate::analysis::pitch::PitchTracker;
-use crate::analysis::synthetic::{Envelope, Formant, voice};
+use crate::analysis::synthetic::{Envelope, Formant, cycle_f0, voice};
 use realfft::RealFftPlanner;
 use std::f64::consts::TAU;
 
@@ -75,18 +75,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Cents between the output's tracked F0 and the input's true F0 × the ratio, per voiced
-/// estimate after the first 100 ms.
+/// estimate after the first 100 ms: each against the true F0 of the cycle it measured
+/// ([`cycle_f0`]), one latency earlier.
 fn signed_errors(s: &mut dyn Shifter, sr: f64, f0: &[f64], formants: &[Formant], n: f32, formant: f32) -> Vec<f64> {
     let x = voice(sr, f0, &Envelope::new(formants), 0.5);
     let (y, latency) = run(s, &x, n, formant);
     let est = PitchTracker::analyse(sr as f32, &y, 60.0, 2000.0);
     let ratio = 2f64.powf(n as f64 / 12.0);
     est.iter()
-        .filter(|(at, e)| e.voiced && *at > 0.1 * sr && (*at as usize) < f0.len())
-        .filter_map(|(at, e)| {
-            let src = *at as isize - latency as isize;
-            (src >= 0).then(|| 1200.0 * (e.f0 as f64 / (f0[src as usize] * ratio)).log2())
-        })
+        .filter(|(at, e)| e.voiced && *at > 0.1 * sr)
+        .filter_map(|(at, e)| Some(1200.0 * (e.f0 as f64 / cycle_f0(f0, sr, *at - latency as f64, ratio)?).log2()))
         .collect()
 }
 
