@@ -53,11 +53,14 @@ Playing (offline, through the CLAP host)
                                                 phonemes in the Kokoro and Singer maps
   speak --phonemes <ipa> -o out.wav [--voice v | --voice a,b --mix t] [--speed s] [--pitch-scale x]
                                                 Kokoro-82M (candle) from Kokoro phonemes, 24 kHz
-  compare-rubberband [--only <system>]          the Voice Converter's pitch accuracy next to
+  compare-rubberband [--only <system>] [--offsets K] [--check]
+                                                the Voice Converter's pitch accuracy next to
                                                 Rubber Band R3 on synthetic voices and LibriVox
                                                 speech (needs rubberband-cli; installs
                                                 praat-parselmouth into target/peer-python);
-                                                --only Live re-renders just those systems
+                                                --only Live re-renders just those systems;
+                                                --offsets K pools K starts of the speech;
+                                                --check holds the claimed cells (4 starts)
   compare-trackers [--full]                     YIN and CREPE tiny (and full) against Praat on
                                                 the LibriVox clips: coverage, cents, octave errors
 
