@@ -12,11 +12,16 @@
 //!   so sidelobes are not peaks; above −100 dB of the frame's peak) each own a region of bins
 //!   bounded by the lowest bin between neighbouring peaks.
 //! - **Frequencies.** Each peak's instantaneous frequency comes from its phase advance over one
-//!   hop (in the channel loudest there); the whole region moves by the whole number of bins
-//!   nearest to `(ratio − 1) × frequency`, and is rotated so the peak's phase advances at
+//!   hop (in the channel loudest there). The peak's partial, modelled as a steady sinusoid (the
+//!   window's transform at that frequency, scaled to the peak bin's value), moves whole to
+//!   `ratio × frequency`; what the partials' lobes leave (noise, and whatever a changing partial
+//!   adds to a steady one's lobe) moves by regions, each by its peak's shift (a fractional number
+//!   of bins, read by Lanczos-3 interpolation). Both are rotated so the peak's phase advances at
 //!   exactly `ratio × frequency` from its predecessor's (the peak of the previous frame whose
 //!   region held this one): partials keep their shape, glide without clicks, and the same
-//!   rotation on every channel keeps the stereo image.
+//!   rotation on every channel keeps the stereo image. A region moved whole would carry its
+//!   neighbours' lobe tails at its own shift and phase, wobbling the output period with the
+//!   frame's phase against the pitch.
 //! - **Envelope.** Each moved region is scaled by `E(f · ratio / alpha) / E(f)`, `E` the frame's
 //!   envelope: for a voiced frame a line (in log magnitude) through the harmonic peaks, held
 //!   flat below the F0; for an unvoiced one the cepstrally smoothed spectrum. Formants stay put
@@ -71,6 +76,13 @@ const FLAT_ATTACK: f64 = 0.3;
 const LEVEL_SMOOTHING_S: f32 = 0.3;
 /// Peaks lower than this under the frame's loudest are not peaks (dB).
 const PEAK_FLOOR_DB: f32 = -100.0;
+/// A peak's partial is modelled as the window's transform out to this many window bins either
+/// side (where the Hann window's sidelobes are down ~54 dB), tabulated at `LOBE_STEPS` points
+/// per FFT bin; a peak whose measured frequency is further than `LOBE_TRUST` window bins from
+/// its bin (noise) is not modelled.
+const LOBE_BINS: usize = 6;
+const LOBE_STEPS: usize = 64;
+const LOBE_TRUST: f64 = 0.5;
 
 /// The frame (window) length at `sample_rate`.
 pub fn frame_for(sample_rate: f32) -> usize {
@@ -101,6 +113,48 @@ fn lanczos3(t: f64) -> [f32; 6] {
     }
     w.iter_mut().for_each(|v| *v /= sum as f32);
     w
+}
+
+/// The zero-phase analysis window's transform (normalised to 1 at 0) at `i / LOBE_STEPS` FFT
+/// bins, `i` up to one bin past `LOBE_BINS` window bins: a Hann window is three Dirichlet
+/// kernels a window bin apart.
+fn window_transform(n: usize) -> Vec<f32> {
+    let nf = n as f64;
+    // The window's nonzero samples sit at −(n/2 − 1) ..= n/2 − 1 around its centre.
+    let dirichlet = |u: f64| if u.abs() < 1e-12 { nf - 1.0 } else { (PI * u * (nf - 1.0) / nf).sin() / (PI * u / nf).sin() };
+    let w = |u: f64| 0.5 * dirichlet(u) + 0.25 * dirichlet(u - 1.0) + 0.25 * dirichlet(u + 1.0);
+    let w0 = w(0.0);
+    (0..=(LOBE_BINS * PADDING + 1) * LOBE_STEPS).map(|i| (w(i as f64 / (LOBE_STEPS * PADDING) as f64) / w0) as f32).collect()
+}
+
+/// The window's transform at `x` FFT bins from a partial (0 beyond the modelled lobe).
+#[inline]
+fn lobe_at(lobe: &[f32], x: f64) -> f32 {
+    let p = x.abs() * LOBE_STEPS as f64;
+    let i = p as usize;
+    if i + 1 >= lobe.len() {
+        return 0.0;
+    }
+    let t = (p - i as f64) as f32;
+    lobe[i] + (lobe[i + 1] - lobe[i]) * t
+}
+
+/// Adds a partial of complex amplitude `a` at `f` FFT bins to the half spectrum `spec` over
+/// its lobe, folding the part below 0 Hz back as its conjugate (the spectrum of a real signal).
+#[inline]
+fn add_lobe(spec: &mut [Complex<f32>], lobe: &[f32], a: Complex<f32>, f: f64) {
+    let reach = (LOBE_BINS * PADDING) as f64;
+    let last = spec.len() as isize - 1;
+    let lo = (f - reach).ceil() as isize;
+    let hi = ((f + reach).floor() as isize).min(last);
+    for b in lo..=hi {
+        let v = a * lobe_at(lobe, b as f64 - f);
+        if b >= 0 {
+            spec[b as usize] += v;
+        } else if -b <= last {
+            spec[(-b) as usize] += v.conj();
+        }
+    }
 }
 
 #[inline]
@@ -142,6 +196,15 @@ pub struct PhaseVocoder {
     starts: Vec<usize>,
     psi: Vec<f64>,
     omega: Vec<f64>,
+    /// Each peak's input frequency (rad/sample), the channel that carries its phase, and per
+    /// channel its partial's complex amplitude (zero where it is not modelled).
+    in_omega: Vec<f64>,
+    carrier: Vec<usize>,
+    amp: Vec<Vec<Complex<f32>>>,
+    /// Per channel, the part of the spectrum the modelled partials account for (their window
+    /// lobes); and the window's transform, normalised to 1 at 0, at `1 / LOBE_STEPS` FFT bins.
+    model: Vec<Vec<Complex<f32>>>,
+    lobe: Vec<f32>,
     prev_psi: Vec<f64>,
     prev_omega: Vec<f64>,
     /// Which peak's region each bin was in, this frame and the previous one (`usize::MAX`: none).
@@ -213,6 +276,11 @@ impl PhaseVocoder {
             starts: Vec::with_capacity(bins),
             psi: Vec::with_capacity(bins),
             omega: Vec::with_capacity(bins),
+            in_omega: Vec::with_capacity(bins),
+            carrier: Vec::with_capacity(bins),
+            amp: vec![Vec::with_capacity(bins); channels],
+            model: spectra(),
+            lobe: window_transform(n),
             prev_psi: Vec::with_capacity(bins),
             prev_omega: Vec::with_capacity(bins),
             owner: vec![usize::MAX; bins],
@@ -449,18 +517,50 @@ impl PhaseVocoder {
             self.envelope.estimate(&self.mag, LIFTER * self.sample_rate / f0, 0, &mut self.log_env);
         }
 
-        // Move each region.
+        // Each peak's partial: its frequency from its phase advance over one hop (in the
+        // channel loudest at the peak, which carries its phase) and, per channel, the complex
+        // amplitude of a stationary partial there. The model is the sum of their window lobes.
+        let hop = self.hop as f64;
+        let bin_w = TAU / m as f64;
+        self.in_omega.clear();
+        self.carrier.clear();
+        for c in 0..nch {
+            self.amp[c].clear();
+            self.model[c].fill(Complex::default());
+        }
+        for &k in &self.peaks {
+            let c_ref = (0..nch).max_by(|a, b| self.spec[*a][k].norm_sqr().total_cmp(&self.spec[*b][k].norm_sqr())).unwrap_or(0);
+            let advance = (self.spec[c_ref][k] * self.prev_spec[c_ref][k].conj()).arg() as f64;
+            let omega = k as f64 * bin_w + princarg(advance - hop * k as f64 * bin_w) / hop;
+            self.in_omega.push(omega);
+            self.carrier.push(c_ref);
+            let f = omega / bin_w;
+            let g = lobe_at(&self.lobe, k as f64 - f);
+            let modelled = (f - k as f64).abs() <= LOBE_TRUST * PADDING as f64 && g > 1e-3;
+            for c in 0..nch {
+                let a = if modelled { self.spec[c][k] / g } else { Complex::default() };
+                self.amp[c].push(a);
+                if modelled {
+                    add_lobe(&mut self.model[c], &self.lobe, a, f);
+                }
+            }
+        }
+
+        // Move each partial and each region's residual (what the partials' lobes do not account
+        // for: noise, and what a changing partial adds to a steady one's lobe). A region moved
+        // whole would carry its neighbours' lobe tails at its own shift and phase: at +12
+        // semitones that alone wobbled a steady voice's output period by ±0.4 cents.
         let below = self.starts.first().copied().unwrap_or(bins);
         for c in 0..nch {
             self.out_spec[c].fill(Complex::default());
-            let (src, dst) = (&self.spec[c], &mut self.out_spec[c]);
-            dst[..below].copy_from_slice(&src[..below]);
+            let (src, model, dst) = (&self.spec[c], &self.model[c], &mut self.out_spec[c]);
+            for b in 0..below {
+                dst[b] = src[b] - model[b];
+            }
         }
         self.psi.clear();
         self.omega.clear();
         self.owner.fill(usize::MAX);
-        let hop = self.hop as f64;
-        let bin_w = TAU / m as f64;
         let max_log_gain = MAX_GAIN_DB / 20.0 * std::f32::consts::LN_10;
         let idle = !self.shifting();
         self.idle_frames = if idle { (self.idle_frames + 1).min(self.max_idle_frames) } else { 0 };
@@ -470,12 +570,10 @@ impl PhaseVocoder {
             let k = self.peaks[i];
             let lo = self.starts[i];
             let hi = if i + 1 < self.peaks.len() { self.starts[i + 1] } else { bins };
-            // The channel loudest at the peak carries its phase.
-            let c_ref = (0..nch).max_by(|a, b| self.spec[*a][k].norm_sqr().total_cmp(&self.spec[*b][k].norm_sqr())).unwrap_or(0);
+            let c_ref = self.carrier[i];
             let x = self.spec[c_ref][k];
             let phase = (x.im as f64).atan2(x.re as f64);
-            let advance = (x * self.prev_spec[c_ref][k].conj()).arg() as f64;
-            let omega = k as f64 * bin_w + princarg(advance - hop * k as f64 * bin_w) / hop;
+            let omega = self.in_omega[i];
             // A noise-like attack (a click, a plosive) is not moved at all: moved regions of a
             // flat spectrum leave gaps that ring around it.
             let omega_out = if noisy_attack { omega } else { omega * self.ratio };
@@ -529,15 +627,21 @@ impl PhaseVocoder {
                     continue;
                 }
                 for c in 0..nch {
-                    let spec = &self.spec[c];
+                    let (spec, model) = (&self.spec[c], &self.model[c]);
                     let mut v = Complex::<f32>::default();
                     for (j, w) in taps.iter().enumerate() {
                         let src = base + j as isize;
                         if src >= 0 && (src as usize) < bins {
-                            v += spec[src as usize] * *w;
+                            v += (spec[src as usize] - model[src as usize]) * *w;
                         }
                     }
                     self.out_spec[c][dst] += v * rot;
+                }
+            }
+            for c in 0..nch {
+                let a = self.amp[c][i];
+                if a != Complex::default() {
+                    add_lobe(&mut self.out_spec[c], &self.lobe, a * rot, omega_out / bin_w);
                 }
             }
         }
