@@ -726,7 +726,10 @@ mod tests {
             ] {
                 let e = shift_error(&mut PhaseVocoder::new(1, sr as f32), sr, &f0, formants, n);
                 eprintln!("vocoder {n:+} st, {name}: median {e:.2} cents");
-                if e > 5.0 {
+                // A steady voice comes out at the exact answer's own figures (measured 0.02–0.05
+                // cents; moving regions whole rather than each partial's lobe: 0.05–0.22).
+                let bar = if name.starts_with("steady") { 0.1 } else { 5.0 };
+                if e > bar {
                     failed.push(format!("{n:+} st, {name}: median error {e:.2} cents"));
                 }
             }
