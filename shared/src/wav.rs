@@ -52,7 +52,7 @@ pub fn read(path: &Path) -> Result<Audio, WavError> {
                 .map_err(err)?
         }
     };
-    let mut channels = vec![Vec::with_capacity(interleaved.len() / n); n];
+    let mut channels: Vec<Vec<f32>> = (0..n).map(|_| Vec::with_capacity(interleaved.len() / n)).collect();
     for frame in interleaved.chunks_exact(n) {
         for (c, s) in frame.iter().enumerate() {
             channels[c].push(*s);

@@ -56,7 +56,7 @@ const SYSTEMS: [System; 6] = [
 /// (docs/BENCHMARKS.md).
 const CLAIMS: &[(&str, &str, &[i32])] = &[
     ("steady 150 Hz", "Live, formants kept", &[-12, -7, -3, 3, 7, 12]),
-    ("steady 150 Hz", "Quality, formants kept", &[-12, -7, -3, 3, 7, 12]),
+    ("steady 150 Hz", "Quality, formants kept", &[-7, -3, 3, 7, 12]),
     ("steady 150 Hz", "Live, formants moved", &[-12, -7, -3, 3, 7, 12]),
     ("steady 150 Hz", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
     ("glide 120→240 Hz", "Live, formants kept", &[-12, -7, -3, 3, 7, 12]),
@@ -72,7 +72,7 @@ const CLAIMS: &[(&str, &str, &[i32])] = &[
     ("jitter 1 %", "Live, formants moved", &[-12, -7, -3, 3, 7, 12]),
     ("jitter 1 %", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
     ("LibriVox", "Live, formants kept", &[-12, -7, -3, 3, 7, 12]),
-    ("LibriVox", "Quality, formants kept", &[-12, -3, 3, 7]),
+    ("LibriVox", "Quality, formants kept", &[-12, -7, -3, 3, 7, 12]),
     ("LibriVox", "Live, formants moved", &[-12, -3, 3, 7, 12]),
     ("LibriVox", "Quality, formants moved", &[-12, -7, -3, 3, 7, 12]),
 ];
