@@ -83,6 +83,33 @@ fn effect_paths_do_not_allocate() {
     }
 }
 
+/// A voice, not a test tone: the shifters' voiced paths (the vocoder's harmonic fit and lobes,
+/// the grains and the spliced reader) from the first frame on, formants kept, moved along and
+/// moved on their own. The tracker must call the voice voiced, or this would not test them.
+#[test]
+fn voiced_shifting_does_not_allocate() {
+    use voirs_shared::analysis::synthetic::{Envelope as Formants, MALE_AH, track, voice};
+    let sr = 48_000.0;
+    let x = voice(sr, &track::glide(sr, 0.6, 110.0, 160.0), &Formants::new(&MALE_AH), 0.5);
+    for mode in [Mode::Live, Mode::Quality] {
+        for (pitch, formant) in [(-5.0, 0.0), (7.0, 7.0), (3.0, -4.0)] {
+            let mut conv = ConverterEngine::new(2, sr as f32, mode);
+            conv.set_pitch(pitch, 0.0);
+            conv.set_formant(formant);
+            conv.settle();
+            let (mut l, mut r) = (x.clone(), x.clone());
+            let n = allocations_in(|| {
+                for (a, b) in l.chunks_mut(256).zip(r.chunks_mut(256)) {
+                    let mut io: [&mut [f32]; 2] = [a, b];
+                    conv.process(&mut io);
+                }
+            });
+            assert_eq!(n, 0, "{mode:?}, pitch {pitch:+}, formant {formant:+}");
+            assert!(conv.input_estimate().voiced, "{mode:?}: the voice was not tracked as voiced");
+        }
+    }
+}
+
 /// Denoise and the VAD gate on the audio thread: resampling, the hand-off to the pool and the
 /// gate never allocate, at 44.1 kHz (both resamplers) and 48 kHz, in every block size; with
 /// silero when the build has it and the model is installed.

@@ -410,7 +410,8 @@ impl PhaseVocoder {
         }
     }
 
-    /// Output frequencies for a voiced frame (`f0_guess` the tracker's F0, rad/sample). The
+    /// Output frequencies of a voiced frame's harmonics (`f0_guess` the tracker's F0,
+    /// rad/sample; `out_omega` holds every peak moved by the ratio before). The
     /// peaks within `HARMONIC_TOL` window bins of a harmonic slot `h × F0` (the loudest per slot;
     /// F0 fitted to the peaks by least squares, weighted by power) are the voice's harmonics.
     /// Each keeps its slot moved by the ratio, plus the deviation from harmonicity found in the
@@ -430,8 +431,6 @@ impl PhaseVocoder {
     /// (`alpha` = ratio) every harmonic gets its own deviation times the ratio: exactly its own
     /// frequency moved, as before.
     fn harmonic_frequencies(&mut self, f0_guess: f64) {
-        self.out_omega.clear();
-        self.out_omega.extend(self.in_omega.iter().map(|w| w * self.ratio));
         // F0: the power-weighted least-squares fit of the peaks near the first 30 slots.
         let mut w0 = f0_guess;
         for _ in 0..3 {
@@ -645,11 +644,10 @@ impl PhaseVocoder {
             }
         }
 
+        self.out_omega.clear();
+        self.out_omega.extend(self.in_omega.iter().map(|w| w * self.ratio));
         if voiced && !onset && self.shifting() {
             self.harmonic_frequencies(TAU * e.f0 as f64 / self.sample_rate as f64);
-        } else {
-            self.out_omega.clear();
-            self.out_omega.extend(self.in_omega.iter().map(|w| w * self.ratio));
         }
 
         // Move each partial and each region's residual (what the partials' lobes do not account
